@@ -1,0 +1,233 @@
+// Package taskrun is the runtime shared by every task binary. It owns, in
+// one place:
+//
+//   - flags, each with an environment variable (EnvName);
+//   - zerolog JSON logs on stderr, with the Airflow context of the run;
+//   - the result: one JSON object, the last line on stdout, on success and on
+//     failure, also written atomically to the xcom file;
+//   - exit codes: 0 ok, 1 failed, 2 bad usage, 130 cancelled;
+//   - SIGTERM and SIGINT, which cancel the context given to the task.
+//
+// A task declares its flags and a Run function that knows nothing of the
+// command line: Run gets a context (carrying the logger, see zerolog.Ctx) and
+// returns a result struct and an error. The struct's JSON fields follow the
+// runtime's own fields in the result line.
+package taskrun
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/urfave/cli/v2"
+
+	"github.com/starrocks-backup/srbackup/pkg/secret"
+	"github.com/starrocks-backup/srbackup/pkg/usage"
+)
+
+// Exit codes. They are part of the documented contract (README).
+const (
+	ExitOK        = 0
+	ExitFailed    = 1
+	ExitUsage     = 2
+	ExitCancelled = 130
+)
+
+// Task describes one task binary.
+type Task struct {
+	Name        string
+	Usage       string
+	Description string
+	Flags       []cli.Flag
+	// Run does the work. Its result (a struct, a pointer to one, or nil) is
+	// reported also when err is not nil, so that a failed run can still say
+	// how far it got.
+	Run func(ctx context.Context) (any, error)
+}
+
+// Streams are where a task writes; Main uses the process's own.
+type Streams struct {
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// GracePeriod is how long a task may take to stop after SIGTERM or SIGINT
+// before Main prints its result and exits anyway.
+const GracePeriod = 20 * time.Second
+
+// Main runs the task with the process's arguments and streams and exits
+// with the task's exit code. A second signal, or a task that does not stop
+// within GracePeriod of the first, ends the process at once with 130.
+func Main(t Task) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	done := make(chan int, 1)
+	go func() {
+		done <- Exec(ctx, t, os.Args, Streams{Stdout: os.Stdout, Stderr: os.Stderr})
+	}()
+	select {
+	case code := <-done:
+		os.Exit(code)
+	case sig := <-sigs:
+		cancel(&cancelled{sig: sig})
+	}
+	select {
+	case code := <-done:
+		os.Exit(code)
+	case <-sigs:
+	case <-time.After(GracePeriod):
+	}
+	fmt.Fprintf(os.Stderr, `{"level":"error","task":%q,"message":"task did not stop in time after a signal; exiting"}`+"\n", t.Name)
+	os.Exit(ExitCancelled)
+}
+
+// cancelled is the cause of a context cancelled by a signal.
+type cancelled struct{ sig os.Signal }
+
+func (c *cancelled) Error() string { return "cancelled by signal " + c.sig.String() }
+
+// ErrCancelled is returned (wrapped) when the task was cancelled. Cancelling
+// the context given to Exec with a nil cause gives the same exit code.
+var ErrCancelled = errors.New("cancelled")
+
+// Exec runs the task with args (args[0] is the program name) and returns its
+// exit code. Cancelling ctx cancels the task; the exit code is then 130.
+func Exec(ctx context.Context, t Task, args []string, s Streams) int {
+	start := time.Now()
+	if err := CheckFlags(withEnv(t.Flags)); err != nil {
+		panic("taskrun: " + t.Name + ": " + err.Error())
+	}
+	var (
+		lf         logFlags
+		xcomFile   string
+		started    bool
+		result     any
+		runErr     error
+		logger     = newLogger(s.Stderr, t.Name, "json", zerolog.InfoLevel)
+		commonFlag = withEnv([]cli.Flag{
+			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn, error", Destination: &lf.level},
+			&cli.StringFlag{Name: "log-format", Value: "json", Usage: "log format on stderr: json, or console for people at a terminal", Destination: &lf.format},
+			&cli.StringFlag{Name: "xcom-file", Usage: "also write the result to this file, atomically (default: /airflow/xcom/return.json when /airflow/xcom exists)", Destination: &xcomFile},
+		})
+	)
+	app := &cli.App{
+		Name:                   t.Name,
+		Usage:                  t.Usage,
+		Description:            t.Description,
+		Version:                version(),
+		Flags:                  append(append([]cli.Flag{}, t.Flags...), commonFlag...),
+		HideHelpCommand:        true,
+		UseShortOptionHandling: false,
+		Writer:                 helpWriter(args, s.Stdout),
+		ErrWriter:              io.Discard, // errors reach the result line and the log instead
+		ExitErrHandler:         func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usage.Wrap(err)
+		},
+		Action: func(c *cli.Context) error {
+			started = true
+			if c.NArg() > 0 {
+				return usage.Errorf("unexpected argument %q (every input is a --flag)", c.Args().First())
+			}
+			l, err := lf.logger(s.Stderr, t.Name)
+			if err != nil {
+				return err
+			}
+			logger = l
+			if xcomFile != "" {
+				if fi, err := os.Stat(filepath.Dir(xcomFile)); err != nil || !fi.IsDir() {
+					return usage.Errorf("--xcom-file %s: folder %s does not exist", xcomFile, filepath.Dir(xcomFile))
+				}
+			}
+			ctx := logger.WithContext(c.Context)
+			logger.Debug().Str("version", version()).Msg("task starting")
+			result, runErr = t.Run(ctx)
+			return runErr
+		},
+	}
+	err := app.RunContext(ctx, args)
+	if !started && err == nil {
+		return ExitOK // --help or --version
+	}
+	if err != nil && !started {
+		err = usage.Wrap(err)
+	}
+	code := exitCode(ctx, err)
+	if code == ExitCancelled {
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+			err = fmt.Errorf("%w: %v", ErrCancelled, cause)
+		} else if !errors.Is(err, ErrCancelled) {
+			err = fmt.Errorf("%w: %v", ErrCancelled, err)
+		}
+	}
+
+	line, encErr := encodeResult(t.Name, start, result, err)
+	if encErr != nil {
+		// A result struct that does not encode is a programming error; the
+		// contract still holds: one JSON line, status error.
+		logger.Error().Err(encErr).Msg("cannot encode the task result")
+		line, _ = encodeResult(t.Name, start, nil, fmt.Errorf("internal error: %v", encErr))
+		code = ExitFailed
+	}
+	if path := xcomPath(xcomFile); path != "" {
+		if werr := writeAtomic(path, line); werr != nil {
+			logger.Error().Err(werr).Str("xcom_file", path).Msg("cannot write the xcom file")
+			if code == ExitOK {
+				line, _ = encodeResult(t.Name, start, result, fmt.Errorf("cannot write xcom file: %v", werr))
+				code = ExitFailed
+			}
+		}
+	}
+	ev := logger.Info()
+	if err != nil {
+		ev = logger.Error().Str("error", oneLine(err.Error()))
+	}
+	ev.Int("exit_code", code).Int64("duration_ms", time.Since(start).Milliseconds()).Msg("task finished")
+	_, _ = s.Stdout.Write(append(line, '\n'))
+	return code
+}
+
+// exitCode is the one place that maps an error to an exit code.
+func exitCode(ctx context.Context, err error) int {
+	switch {
+	case err == nil:
+		return ExitOK
+	case usage.Is(err):
+		return ExitUsage
+	case errors.Is(err, ErrCancelled), ctx.Err() != nil:
+		return ExitCancelled
+	default:
+		return ExitFailed
+	}
+}
+
+// oneLine makes an error message fit on one line and masks secrets in it.
+func oneLine(msg string) string {
+	msg = strings.Join(strings.FieldsFunc(msg, func(r rune) bool { return r == '\n' || r == '\r' }), "; ")
+	return secret.Mask(msg)
+}
+
+// helpWriter is where urfave/cli prints help: stdout when help or the
+// version was asked for, nowhere otherwise. On a usage error the library
+// would print the help text too, which would break the rule that stderr
+// holds only JSON log lines; the error itself is in the result and the log.
+func helpWriter(args []string, stdout io.Writer) io.Writer {
+	for _, a := range args[1:] {
+		switch a {
+		case "--":
+			return io.Discard
+		case "-h", "-help", "--help", "-v", "-version", "--version":
+			return stdout
+		}
+	}
+	return io.Discard
+}
