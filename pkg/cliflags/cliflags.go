@@ -1,0 +1,128 @@
+// Package cliflags declares the flag groups several tasks share (an S3
+// endpoint, an S3 transfer, an SSH host), bound to the option structs of
+// the packages that use them. It is the only package besides pkg/taskrun
+// that knows the CLI library; the logic packages do not.
+package cliflags
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/starrocks-backup/srbackup/pkg/s3conf"
+	"github.com/starrocks-backup/srbackup/pkg/s3xfer"
+	"github.com/starrocks-backup/srbackup/pkg/taskrun"
+)
+
+// S3Endpoint declares the flags of one S3 endpoint. With side "" they are
+// --endpoint, --region, --conn, --insecure (variables S3_ENDPOINT, ...) and
+// credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY. With side
+// "source" they are --source-endpoint, ... (SOURCE_ENDPOINT, ...) and
+// credentials come from SOURCE_ACCESS_KEY/SOURCE_SECRET_KEY.
+func S3Endpoint(side string, in *s3conf.Input) []cli.Flag {
+	name := func(f string) string {
+		if side == "" {
+			return f
+		}
+		return side + "-" + f
+	}
+	env := func(f string) []string {
+		if side == "" {
+			return []string{taskrun.EnvPrefixed("S3", f)}
+		}
+		return []string{taskrun.EnvName(name(f))}
+	}
+	if side != "" {
+		in.CredEnv = strings.ToUpper(side)
+	}
+	what := "the S3 endpoint"
+	if side != "" {
+		what = "the " + side + "'s S3 endpoint"
+	}
+	return []cli.Flag{
+		&cli.StringFlag{Name: name("endpoint"), EnvVars: env("endpoint"), Destination: &in.Endpoint,
+			Usage: "URL of " + what + ", e.g. http://minio:9000 (path-style); empty for AWS S3"},
+		&cli.StringFlag{Name: name("region"), EnvVars: env("region"), Destination: &in.Region,
+			Usage: "region (default: the connection's region_name, AWS_REGION, or " + s3conf.DefaultRegion + ")"},
+		&cli.StringFlag{Name: name("conn"), EnvVars: env("conn"), Destination: &in.Conn,
+			Usage: "Airflow connection for " + what + ": URI, JSON, or a connection id defined as AIRFLOW_CONN_<ID>; " +
+				"give it through the variable, not the command line (it holds secrets)"},
+		&cli.BoolFlag{Name: name("insecure"), EnvVars: env("insecure"), Destination: &in.Insecure,
+			Usage: "do not verify TLS certificates"},
+	}
+}
+
+// S3Credentials describes, for a task's help text, where the credentials of
+// the endpoint declared by S3Endpoint(side, ...) come from.
+func S3Credentials(side string) string {
+	vars := "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN"
+	if side != "" {
+		vars = fmt.Sprintf("%[1]s_ACCESS_KEY, %[1]s_SECRET_KEY and %[1]s_SESSION_TOKEN", strings.ToUpper(side))
+	}
+	return "Credentials come from " + vars + " (each may instead name a file in <NAME>_FILE), " +
+		"else from the connection, else from the AWS chain (profile, web identity, instance role). Never from a flag."
+}
+
+// Transfer declares the object and tuning flags of s3-upload and s3-download.
+func Transfer(t *s3xfer.Transfer) []cli.Flag {
+	t.PartSize, t.Concurrency = s3xfer.DefaultPartSize, s3xfer.DefaultConcurrency
+	return []cli.Flag{
+		&cli.StringFlag{Name: "bucket", EnvVars: []string{"S3_BUCKET"}, Required: true, Destination: &t.Bucket, Usage: "bucket"},
+		&cli.StringFlag{Name: "key", EnvVars: []string{"S3_KEY"}, Required: true, Destination: &t.Key, Usage: "object key"},
+		&cli.GenericFlag{Name: "part-size", EnvVars: []string{"S3_PART_SIZE"}, Value: (*Size)(&t.PartSize),
+			Usage: "multipart part size (5MiB-5GiB); memory use is about part size × concurrency"},
+		&cli.IntFlag{Name: "concurrency", EnvVars: []string{"S3_CONCURRENCY"}, Value: t.Concurrency, Destination: &t.Concurrency,
+			Usage: "parts transferred at once"},
+	}
+}
+
+// Size is a byte count flag that accepts 1048576, 64KiB, 16MiB, 1GiB, 16M, 1G.
+type Size int64
+
+// Set parses a size.
+func (s *Size) Set(v string) error {
+	n, err := ParseSize(v)
+	if err != nil {
+		return err
+	}
+	*s = Size(n)
+	return nil
+}
+
+func (s *Size) String() string {
+	if s == nil {
+		return "0"
+	}
+	n := int64(*s)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n >= u.mult && n%u.mult == 0 {
+			return strconv.FormatInt(n/u.mult, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// ParseSize parses a byte count with an optional binary unit.
+func ParseSize(v string) (int64, error) {
+	s := strings.TrimSpace(v)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}} {
+		if strings.HasSuffix(strings.ToUpper(s), strings.ToUpper(u.suffix)) {
+			s, mult = strings.TrimSpace(s[:len(s)-len(u.suffix)]), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("invalid size %q (want e.g. 16MiB)", v)
+	}
+	return n * mult, nil
+}

@@ -1,0 +1,144 @@
+package s3xfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/rs/zerolog"
+
+	"github.com/starrocks-backup/srbackup/pkg/s3conf"
+	"github.com/starrocks-backup/srbackup/pkg/usage"
+)
+
+// DownloadOptions are the inputs of Download.
+type DownloadOptions struct {
+	Transfer
+	File string
+}
+
+// DownloadResult is s3-download's part of the result line.
+type DownloadResult struct {
+	Endpoint    string  `json:"endpoint"`
+	Bucket      string  `json:"bucket"`
+	Key         string  `json:"key"`
+	File        string  `json:"file"`
+	Size        int64   `json:"size"`
+	SHA256      string  `json:"sha256,omitempty"`
+	Verified    bool    `json:"verified"`
+	VersionID   string  `json:"version_id,omitempty"`
+	BytesPerSec float64 `json:"bytes_per_s,omitempty"`
+}
+
+// ErrChecksumMismatch is returned when the downloaded bytes do not match the
+// SHA-256 stored with the object.
+var ErrChecksumMismatch = errors.New("sha256 mismatch")
+
+// Download fetches an object with concurrent ranged GETs into a temporary
+// file beside File, checks it against the SHA-256 stored at upload, and only
+// then renames it to File. On any failure nothing is left at File (an
+// earlier file there is kept) and the temporary file is removed.
+func Download(ctx context.Context, o DownloadOptions) (*DownloadResult, error) {
+	log := zerolog.Ctx(ctx)
+	if o.File == "" {
+		return nil, usage.Errorf("--file is required")
+	}
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	dir := filepath.Dir(o.File)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil, usage.Errorf("--file %s: target folder %s does not exist", o.File, dir)
+	}
+	if fi, err := os.Stat(o.File); err == nil && fi.IsDir() {
+		return nil, usage.Errorf("--file %s is a folder; give the file's path", o.File)
+	}
+	cfg, cl, tm, err := o.clients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res := &DownloadResult{Endpoint: cfg.String(), Bucket: o.Bucket, Key: o.Key, File: o.File}
+
+	head, err := cl.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(o.Bucket), Key: aws.String(o.Key)})
+	if err != nil {
+		if s3conf.Classify(err) == s3conf.NoSuchKey {
+			if berr := o.headBucket(ctx, cl); berr != nil {
+				return res, berr
+			}
+		}
+		return res, s3conf.Explain(err, "download "+o.url())
+	}
+	size := aws.ToInt64(head.ContentLength)
+	etag := aws.ToString(head.ETag)
+	want := strings.ToLower(head.Metadata[MetaSHA256])
+	res.VersionID = aws.ToString(head.VersionId)
+
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(o.File)+".part-*")
+	if err != nil {
+		return res, fmt.Errorf("create a temporary file in %s: %w", dir, err)
+	}
+	renamed := false
+	defer func() {
+		if !renamed {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+
+	start := time.Now()
+	if size > 0 {
+		_, err = tm.DownloadObject(ctx, &transfermanager.DownloadObjectInput{
+			Bucket:   aws.String(o.Bucket),
+			Key:      aws.String(o.Key),
+			WriterAt: tmp,
+			IfMatch:  aws.String(etag), // every range from the same object version
+		})
+		if err != nil {
+			if s3conf.Classify(err) == s3conf.PreconditionFailed {
+				return res, fmt.Errorf("%s changed during the download; try again", o.url())
+			}
+			return res, s3conf.Explain(err, "download "+o.url())
+		}
+	}
+	elapsed := time.Since(start)
+	sum, n, err := hashFile(ctx, tmp)
+	if err != nil {
+		return res, fmt.Errorf("read back %s: %w", tmp.Name(), err)
+	}
+	if n != size {
+		return res, fmt.Errorf("download %s: got %d bytes, the object has %d", o.url(), n, size)
+	}
+	res.Size, res.SHA256 = n, sum
+	switch {
+	case want == "":
+		log.Warn().Str("url", o.url()).Msg("object has no sha256 metadata (not uploaded by s3-upload): its content cannot be verified")
+	case want != sum:
+		res.SHA256 = sum
+		return res, fmt.Errorf("download %s: %w: content has %s, stored sha256 is %s; nothing written to %s",
+			o.url(), ErrChecksumMismatch, sum, want, o.File)
+	default:
+		res.Verified = true
+	}
+	if err := tmp.Sync(); err != nil {
+		return res, err
+	}
+	if err := tmp.Close(); err != nil {
+		return res, err
+	}
+	if err := os.Rename(tmp.Name(), o.File); err != nil {
+		return res, err
+	}
+	renamed = true
+	if secs := elapsed.Seconds(); secs > 0 {
+		res.BytesPerSec = float64(n) / secs
+	}
+	log.Info().Str("url", o.url()).Str("file", o.File).Str("size_h", fmtBytes(n)).Bool("verified", res.Verified).Msg("downloaded")
+	return res, nil
+}

@@ -1,0 +1,29 @@
+// Command s3-download fetches one object into a local file and checks it
+// against the SHA-256 stored by s3-upload before the file appears.
+package main
+
+import (
+	"context"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/starrocks-backup/srbackup/pkg/cliflags"
+	"github.com/starrocks-backup/srbackup/pkg/s3xfer"
+	"github.com/starrocks-backup/srbackup/pkg/taskrun"
+)
+
+func main() {
+	var o s3xfer.DownloadOptions
+	flags := cliflags.S3Endpoint("", &o.S3)
+	flags = append(flags, cliflags.Transfer(&o.Transfer)...)
+	flags = append(flags,
+		&cli.StringFlag{Name: "file", Required: true, Destination: &o.File, Usage: "local file to write (through a temporary file beside it)"},
+	)
+	taskrun.Main(taskrun.Task{
+		Name:        "s3-download",
+		Usage:       "download an object to a file, verified against its stored SHA-256",
+		Description: cliflags.S3Credentials(""),
+		Flags:       flags,
+		Run:         func(ctx context.Context) (any, error) { return s3xfer.Download(ctx, o) },
+	})
+}
