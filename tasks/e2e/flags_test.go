@@ -1,0 +1,40 @@
+package e2e
+
+import (
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// Every flag of every task has an environment variable: the runtime refuses
+// to start a task otherwise (it panics), and each flag line of --help names
+// its variable. The task list comes from the tasks/ folder, so a new task is
+// covered without editing this test.
+func TestEveryFlagHasAnEnvVar(t *testing.T) {
+	if len(tasks) < 2 {
+		t.Fatalf("found only %v under tasks/", tasks)
+	}
+	flagLine := regexp.MustCompile(`^\s+(--[a-z0-9-]+)`)
+	for _, name := range tasks {
+		out, err := exec.Command(filepath.Join(binDir, name), "--help").CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s --help: %v\n%s", name, err, out)
+		}
+		n := 0
+		for _, l := range strings.Split(string(out), "\n") {
+			m := flagLine.FindStringSubmatch(l)
+			if m == nil || m[1] == "--help" || m[1] == "--version" {
+				continue
+			}
+			n++
+			if !strings.Contains(l, "[$") {
+				t.Errorf("%s: flag %s has no environment variable: %q", name, m[1], strings.TrimSpace(l))
+			}
+		}
+		if n < 4 {
+			t.Errorf("%s: --help lists only %d flags; the parser lost them?\n%s", name, n, out)
+		}
+	}
+}

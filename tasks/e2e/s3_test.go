@@ -1,0 +1,308 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/starrocks-backup/srbackup/pkg/testbed"
+)
+
+// s3env gives a task the server's endpoint and credentials the standard way.
+func s3env(m *testbed.MinIO) []string {
+	return append(m.Env("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), "S3_ENDPOINT="+m.Endpoint())
+}
+
+func randomFile(t *testing.T, dir string, size int64) (string, string) {
+	t.Helper()
+	path := filepath.Join(dir, fmt.Sprintf("file-%d.bin", size))
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.CopyN(io.MultiWriter(f, h), rand.Reader, size); err != nil {
+		t.Fatal(err)
+	}
+	return path, hex.EncodeToString(h.Sum(nil))
+}
+
+func fileSHA(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// onlyFiles fails unless dir holds exactly the named entries (no temp files).
+func onlyFiles(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	if strings.Join(got, ",") != strings.Join(names, ",") {
+		t.Fatalf("%s holds %v, want %v", dir, got, names)
+	}
+}
+
+func TestS3RoundTrip(t *testing.T) {
+	m := testbed.NewMinIO(t)
+	ctx := context.Background()
+	if err := m.MakeBucket(ctx, "backups", true); err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	for _, size := range []int64{0, 1 << 10, 100 << 20} {
+		t.Run(fmt.Sprintf("%d", size), func(t *testing.T) {
+			path, sum := randomFile(t, src, size)
+			key := fmt.Sprintf("fe/2026-11-24T00:00:00Z/fe meta+%d.tar.gz", size)
+			up := task(t, "s3-upload", "--bucket", "backups", "--key", key, "--file", path).
+				Env(s3env(m)...).Secrets(m.SecretKey).Run()
+			wantCode(t, up, 0)
+			if up.str("sha256") != sum || up.num("size") != size || up.str("bucket") != "backups" || up.str("key") != key {
+				t.Fatalf("upload result %s, want sha256 %s size %d", up.Line, sum, size)
+			}
+			if up.str("etag") == "" || up.str("version_id") == "" {
+				t.Fatalf("upload to a versioned bucket lacks etag or version_id: %s", up.Line)
+			}
+			obj, err := m.Client().StatObject(ctx, "backups", key, minio.StatObjectOptions{})
+			if err != nil || obj.UserMetadata["Sha256"] != sum || obj.Size != size {
+				t.Fatalf("stored object: size %d metadata %v (%v)", obj.Size, obj.UserMetadata, err)
+			}
+
+			dst := t.TempDir()
+			out := filepath.Join(dst, "restored.tar.gz")
+			down := task(t, "s3-download", "--bucket", "backups", "--key", key, "--file", out).
+				Env(s3env(m)...).Secrets(m.SecretKey).Run()
+			wantCode(t, down, 0)
+			if got := fileSHA(t, out); got != sum {
+				t.Fatalf("downloaded bytes differ: sha256 %s, want %s", got, sum)
+			}
+			if down.str("sha256") != sum || down.num("size") != size || down.Fields["verified"] != true || down.str("file") != out {
+				t.Fatalf("download result %s", down.Line)
+			}
+			onlyFiles(t, dst, "restored.tar.gz")
+		})
+	}
+}
+
+func TestS3UploadNeverReplacesWithoutOverwrite(t *testing.T) {
+	m := testbed.NewMinIO(t)
+	ctx := context.Background()
+	if err := m.MakeBucket(ctx, "backups", false); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	first, firstSum := randomFile(t, dir, 1000)
+	second, secondSum := randomFile(t, dir, 2000)
+	wantCode(t, task(t, "s3-upload", "--bucket", "backups", "--key", "fe/a.tar.gz", "--file", first).Env(s3env(m)...).Run(), 0)
+
+	again := task(t, "s3-upload", "--bucket", "backups", "--key", "fe/a.tar.gz", "--file", second).Env(s3env(m)...).Run()
+	wantCode(t, again, 1)
+	if !strings.Contains(again.str("error"), "already exists") {
+		t.Fatalf("error should say the key exists: %s", again.str("error"))
+	}
+	obj, err := m.Client().StatObject(ctx, "backups", "fe/a.tar.gz", minio.StatObjectOptions{})
+	if err != nil || obj.UserMetadata["Sha256"] != firstSum {
+		t.Fatalf("the first upload was replaced: %v %v", obj.UserMetadata, err)
+	}
+
+	over := task(t, "s3-upload", "--bucket", "backups", "--key", "fe/a.tar.gz", "--file", second, "--overwrite").Env(s3env(m)...).Run()
+	wantCode(t, over, 0)
+	obj, err = m.Client().StatObject(ctx, "backups", "fe/a.tar.gz", minio.StatObjectOptions{})
+	if err != nil || obj.UserMetadata["Sha256"] != secondSum {
+		t.Fatalf("--overwrite did not replace: %v %v", obj.UserMetadata, err)
+	}
+}
+
+func TestS3DownloadRefusesTamperedObject(t *testing.T) {
+	m := testbed.NewMinIO(t)
+	ctx := context.Background()
+	if err := m.MakeBucket(ctx, "backups", false); err != nil {
+		t.Fatal(err)
+	}
+	src, sum := randomFile(t, t.TempDir(), 20<<20)
+	wantCode(t, task(t, "s3-upload", "--bucket", "backups", "--key", "k", "--file", src, "--part-size", "5MiB").Env(s3env(m)...).Run(), 0)
+
+	// Same size, same metadata, one byte different: only the digest can tell.
+	data, _ := os.ReadFile(src)
+	data[len(data)/2] ^= 0xff
+	if _, err := m.Client().PutObject(ctx, "backups", "k", bytes.NewReader(data), int64(len(data)),
+		minio.PutObjectOptions{UserMetadata: map[string]string{"sha256": sum}}); err != nil {
+		t.Fatal(err)
+	}
+	dst := t.TempDir()
+	r := task(t, "s3-download", "--bucket", "backups", "--key", "k", "--file", filepath.Join(dst, "out")).Env(s3env(m)...).Run()
+	wantCode(t, r, 1)
+	if !strings.Contains(r.str("error"), "sha256 mismatch") {
+		t.Fatalf("error should name the mismatch: %s", r.str("error"))
+	}
+	onlyFiles(t, dst) // neither the file nor a temp file
+
+	// A file already at the target survives a failed download untouched.
+	keep := filepath.Join(dst, "out")
+	if err := os.WriteFile(keep, []byte("previous"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, task(t, "s3-download", "--bucket", "backups", "--key", "k", "--file", keep).Env(s3env(m)...).Run(), 1)
+	if b, _ := os.ReadFile(keep); string(b) != "previous" {
+		t.Fatalf("failed download changed the existing file: %q", b)
+	}
+	onlyFiles(t, dst, "out")
+}
+
+func TestS3DownloadUnverifiedObject(t *testing.T) {
+	m := testbed.NewMinIO(t)
+	ctx := context.Background()
+	if err := m.MakeBucket(ctx, "data", false); err != nil {
+		t.Fatal(err)
+	}
+	body := []byte("uploaded by something else")
+	if _, err := m.Client().PutObject(ctx, "data", "plain", bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "plain")
+	r := task(t, "s3-download", "--bucket", "data", "--key", "plain", "--file", out).Env(s3env(m)...).Run()
+	wantCode(t, r, 0)
+	if r.Fields["verified"] != false {
+		t.Fatalf("object without sha256 reported verified: %s", r.Line)
+	}
+	warned := false
+	for _, l := range r.Logs {
+		warned = warned || (l["level"] == "warn" && strings.Contains(fmt.Sprint(l["message"]), "no sha256"))
+	}
+	if !warned {
+		t.Fatalf("no warning about the missing digest:\n%s", r.Stderr)
+	}
+	if b, _ := os.ReadFile(out); !bytes.Equal(b, body) {
+		t.Fatalf("content %q", b)
+	}
+}
+
+func TestS3Errors(t *testing.T) {
+	m := testbed.NewMinIO(t)
+	ctx := context.Background()
+	if err := m.MakeBucket(ctx, "backups", false); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file, _ := randomFile(t, dir, 100)
+	const wrongSecret = "Wr0ngSecretValue-123"
+	closed, _ := testbed.FreePort()
+
+	cases := []struct {
+		name    string
+		task    string
+		args    []string
+		env     []string
+		code    int
+		message string
+	}{
+		{"missing bucket", "s3-upload", []string{"--bucket", "nope", "--key", "k", "--file", file}, s3env(m), 1, "no such bucket"},
+		{"missing key flag", "s3-upload", []string{"--bucket", "backups", "--file", file}, s3env(m), 2, `"key"`},
+		{"missing key flag (download)", "s3-download", []string{"--bucket", "backups", "--file", file}, s3env(m), 2, `"key"`},
+		{"no such key", "s3-download", []string{"--bucket", "backups", "--key", "absent", "--file", filepath.Join(dir, "x")}, s3env(m), 1, "no such key"},
+		{"no such bucket (download)", "s3-download", []string{"--bucket", "nope", "--key", "k", "--file", filepath.Join(dir, "x")}, s3env(m), 1, "no such bucket"},
+		{"wrong secret", "s3-upload", []string{"--bucket", "backups", "--key", "k", "--file", file},
+			[]string{"S3_ENDPOINT=" + m.Endpoint(), "AWS_ACCESS_KEY_ID=" + m.AccessKey, "AWS_SECRET_ACCESS_KEY=" + wrongSecret}, 1, "denied"},
+		{"unreachable endpoint", "s3-upload", []string{"--bucket", "backups", "--key", "k", "--file", file},
+			append(m.Env("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), fmt.Sprintf("S3_ENDPOINT=http://127.0.0.1:%d", closed)), 1, "unreachable"},
+		{"file not readable", "s3-upload", []string{"--bucket", "backups", "--key", "k", "--file", filepath.Join(dir, "absent")}, s3env(m), 2, "not readable"},
+		{"target folder missing", "s3-download", []string{"--bucket", "backups", "--key", "k", "--file", filepath.Join(dir, "no", "x")}, s3env(m), 2, "does not exist"},
+		{"bad endpoint", "s3-upload", []string{"--bucket", "backups", "--key", "k", "--file", file, "--endpoint", "minio:9000"}, s3env(m), 2, "invalid endpoint"},
+		{"bad part size", "s3-upload", []string{"--bucket", "backups", "--key", "k", "--file", file, "--part-size", "1MiB"}, s3env(m), 2, "part-size"},
+		{"incomplete credentials", "s3-upload", []string{"--bucket", "backups", "--key", "k", "--file", file}, []string{"S3_ENDPOINT=" + m.Endpoint(), "AWS_ACCESS_KEY_ID=x"}, 2, "incomplete credentials"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := task(t, tc.task, tc.args...).Env(tc.env...).Secrets(m.SecretKey, wrongSecret).Run()
+			wantCode(t, r, tc.code)
+			if !strings.Contains(r.str("error"), tc.message) {
+				t.Fatalf("error %q does not mention %q", r.str("error"), tc.message)
+			}
+		})
+	}
+	onlyFiles(t, dir, filepath.Base(file))
+}
+
+func TestS3AirflowConnection(t *testing.T) {
+	m := testbed.NewMinIO(t)
+	ctx := context.Background()
+	if err := m.MakeBucket(ctx, "backups", false); err != nil {
+		t.Fatal(err)
+	}
+	file, sum := randomFile(t, t.TempDir(), 4096)
+	uri := fmt.Sprintf("aws://%s:%s@/?endpoint_url=%s&region_name=eu-west-1", m.AccessKey, m.SecretKey,
+		strings.ReplaceAll(strings.ReplaceAll(m.Endpoint(), ":", "%3A"), "/", "%2F"))
+	js, _ := json.Marshal(map[string]any{"conn_type": "aws", "login": m.AccessKey, "password": m.SecretKey,
+		"extra": map[string]any{"endpoint_url": m.Endpoint()}})
+	for name, env := range map[string][]string{
+		"uri":     {"S3_CONN=" + uri},
+		"json":    {"S3_CONN=" + string(js)},
+		"conn id": {"S3_CONN=my_minio", "AIRFLOW_CONN_MY_MINIO=" + uri},
+	} {
+		t.Run(name, func(t *testing.T) {
+			key := "via-" + strings.ReplaceAll(name, " ", "-")
+			r := task(t, "s3-upload", "--bucket", "backups", "--key", key, "--file", file).Env(env...).Secrets(m.SecretKey).Run()
+			wantCode(t, r, 0)
+			if r.str("sha256") != sum || r.str("endpoint") != m.Endpoint() {
+				t.Fatalf("%s", r.Line)
+			}
+		})
+	}
+}
+
+// SIGTERM stops a task promptly with exit 130 and the result line.
+func TestS3UploadSIGTERM(t *testing.T) {
+	m := testbed.NewMinIO(t)
+	if err := m.MakeBucket(context.Background(), "backups", false); err != nil {
+		t.Fatal(err)
+	}
+	// A large sparse file: hashing it takes seconds, long enough to be
+	// interrupted, without writing gigabytes.
+	big := filepath.Join(t.TempDir(), "big")
+	f, _ := os.Create(big)
+	if err := f.Truncate(16 << 30); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan result, 1)
+	p := task(t, "s3-upload", "--bucket", "backups", "--key", "big", "--file", big).Env(s3env(m)...).Ctx(ctx)
+	go func() { done <- p.runWithSignal(syscall.SIGTERM, 500*time.Millisecond) }()
+	r := <-done
+	wantCode(t, r, 130)
+	if !strings.Contains(r.str("error"), "cancelled") {
+		t.Fatalf("error %q", r.str("error"))
+	}
+	if _, err := m.Client().StatObject(context.Background(), "backups", "big", minio.StatObjectOptions{}); err == nil {
+		t.Fatal("a cancelled upload left an object")
+	}
+}
