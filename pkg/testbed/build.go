@@ -8,20 +8,29 @@ import (
 	"sort"
 )
 
-// BuildTasks builds every task binary (tasks/<name>) into dir, as
-// `make build` does, and returns their names.
-func BuildTasks(dir string) ([]string, error) {
+// BuildTasks builds the named task binaries (tasks/<name>; all of them when
+// none is named) into dir, as `make build` does, and returns their names.
+func BuildTasks(dir string, names ...string) ([]string, error) {
 	root, err := Root()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command("go", "build", "-trimpath", "-o", dir+string(os.PathSeparator), "./tasks/...")
+	if len(names) == 0 {
+		if names, err = TaskNames(); err != nil {
+			return nil, err
+		}
+	}
+	args := []string{"build", "-trimpath", "-o", dir + string(os.PathSeparator)}
+	for _, n := range names {
+		args = append(args, "./tasks/"+n)
+	}
+	cmd := exec.Command("go", args...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build ./tasks/...: %v\n%s", err, out)
+		return nil, fmt.Errorf("go %v: %v\n%s", args, err, out)
 	}
-	return TaskNames()
+	return names, nil
 }
 
 // TaskNames lists the task binaries: the folders under tasks/ holding a main.go.

@@ -1,4 +1,4 @@
-package e2e
+package s3_test
 
 import (
 	"bytes"
@@ -82,13 +82,13 @@ func TestS3RoundTrip(t *testing.T) {
 		t.Run(fmt.Sprintf("%d", size), func(t *testing.T) {
 			path, sum := randomFile(t, src, size)
 			key := fmt.Sprintf("fe/2026-11-24T00:00:00Z/fe meta+%d.tar.gz", size)
-			up := task(t, "s3-upload", "--bucket", "backups", "--key", key, "--file", path).
+			up := testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", key, "--file", path).
 				Env(s3env(m)...).Secrets(m.SecretKey).Run()
-			wantCode(t, up, 0)
-			if up.str("sha256") != sum || up.num("size") != size || up.str("bucket") != "backups" || up.str("key") != key {
+			testbed.WantCode(t, up, 0)
+			if up.Str("sha256") != sum || up.Num("size") != size || up.Str("bucket") != "backups" || up.Str("key") != key {
 				t.Fatalf("upload result %s, want sha256 %s size %d", up.Line, sum, size)
 			}
-			if up.str("etag") == "" || up.str("version_id") == "" {
+			if up.Str("etag") == "" || up.Str("version_id") == "" {
 				t.Fatalf("upload to a versioned bucket lacks etag or version_id: %s", up.Line)
 			}
 			obj, err := m.Client().StatObject(ctx, "backups", key, minio.StatObjectOptions{})
@@ -98,13 +98,13 @@ func TestS3RoundTrip(t *testing.T) {
 
 			dst := t.TempDir()
 			out := filepath.Join(dst, "restored.tar.gz")
-			down := task(t, "s3-download", "--bucket", "backups", "--key", key, "--file", out).
+			down := testbed.Task(t, "s3-download", "--bucket", "backups", "--key", key, "--file", out).
 				Env(s3env(m)...).Secrets(m.SecretKey).Run()
-			wantCode(t, down, 0)
+			testbed.WantCode(t, down, 0)
 			if got := fileSHA(t, out); got != sum {
 				t.Fatalf("downloaded bytes differ: sha256 %s, want %s", got, sum)
 			}
-			if down.str("sha256") != sum || down.num("size") != size || down.Fields["verified"] != true || down.str("file") != out {
+			if down.Str("sha256") != sum || down.Num("size") != size || down.Fields["verified"] != true || down.Str("file") != out {
 				t.Fatalf("download result %s", down.Line)
 			}
 			onlyFiles(t, dst, "restored.tar.gz")
@@ -121,20 +121,20 @@ func TestS3UploadNeverReplacesWithoutOverwrite(t *testing.T) {
 	dir := t.TempDir()
 	first, firstSum := randomFile(t, dir, 1000)
 	second, secondSum := randomFile(t, dir, 2000)
-	wantCode(t, task(t, "s3-upload", "--bucket", "backups", "--key", "fe/a.tar.gz", "--file", first).Env(s3env(m)...).Run(), 0)
+	testbed.WantCode(t, testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "fe/a.tar.gz", "--file", first).Env(s3env(m)...).Run(), 0)
 
-	again := task(t, "s3-upload", "--bucket", "backups", "--key", "fe/a.tar.gz", "--file", second).Env(s3env(m)...).Run()
-	wantCode(t, again, 1)
-	if !strings.Contains(again.str("error"), "already exists") {
-		t.Fatalf("error should say the key exists: %s", again.str("error"))
+	again := testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "fe/a.tar.gz", "--file", second).Env(s3env(m)...).Run()
+	testbed.WantCode(t, again, 1)
+	if !strings.Contains(again.Str("error"), "already exists") {
+		t.Fatalf("error should say the key exists: %s", again.Str("error"))
 	}
 	obj, err := m.Client().StatObject(ctx, "backups", "fe/a.tar.gz", minio.StatObjectOptions{})
 	if err != nil || obj.UserMetadata["Sha256"] != firstSum {
 		t.Fatalf("the first upload was replaced: %v %v", obj.UserMetadata, err)
 	}
 
-	over := task(t, "s3-upload", "--bucket", "backups", "--key", "fe/a.tar.gz", "--file", second, "--overwrite").Env(s3env(m)...).Run()
-	wantCode(t, over, 0)
+	over := testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "fe/a.tar.gz", "--file", second, "--overwrite").Env(s3env(m)...).Run()
+	testbed.WantCode(t, over, 0)
 	obj, err = m.Client().StatObject(ctx, "backups", "fe/a.tar.gz", minio.StatObjectOptions{})
 	if err != nil || obj.UserMetadata["Sha256"] != secondSum {
 		t.Fatalf("--overwrite did not replace: %v %v", obj.UserMetadata, err)
@@ -148,7 +148,7 @@ func TestS3DownloadRefusesTamperedObject(t *testing.T) {
 		t.Fatal(err)
 	}
 	src, sum := randomFile(t, t.TempDir(), 20<<20)
-	wantCode(t, task(t, "s3-upload", "--bucket", "backups", "--key", "k", "--file", src, "--part-size", "5MiB").Env(s3env(m)...).Run(), 0)
+	testbed.WantCode(t, testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "k", "--file", src, "--part-size", "5MiB").Env(s3env(m)...).Run(), 0)
 
 	// Same size, same metadata, one byte different: only the digest can tell.
 	data, _ := os.ReadFile(src)
@@ -158,10 +158,10 @@ func TestS3DownloadRefusesTamperedObject(t *testing.T) {
 		t.Fatal(err)
 	}
 	dst := t.TempDir()
-	r := task(t, "s3-download", "--bucket", "backups", "--key", "k", "--file", filepath.Join(dst, "out")).Env(s3env(m)...).Run()
-	wantCode(t, r, 1)
-	if !strings.Contains(r.str("error"), "sha256 mismatch") {
-		t.Fatalf("error should name the mismatch: %s", r.str("error"))
+	r := testbed.Task(t, "s3-download", "--bucket", "backups", "--key", "k", "--file", filepath.Join(dst, "out")).Env(s3env(m)...).Run()
+	testbed.WantCode(t, r, 1)
+	if !strings.Contains(r.Str("error"), "sha256 mismatch") {
+		t.Fatalf("error should name the mismatch: %s", r.Str("error"))
 	}
 	onlyFiles(t, dst) // neither the file nor a temp file
 
@@ -170,7 +170,7 @@ func TestS3DownloadRefusesTamperedObject(t *testing.T) {
 	if err := os.WriteFile(keep, []byte("previous"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, task(t, "s3-download", "--bucket", "backups", "--key", "k", "--file", keep).Env(s3env(m)...).Run(), 1)
+	testbed.WantCode(t, testbed.Task(t, "s3-download", "--bucket", "backups", "--key", "k", "--file", keep).Env(s3env(m)...).Run(), 1)
 	if b, _ := os.ReadFile(keep); string(b) != "previous" {
 		t.Fatalf("failed download changed the existing file: %q", b)
 	}
@@ -188,8 +188,8 @@ func TestS3DownloadUnverifiedObject(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "plain")
-	r := task(t, "s3-download", "--bucket", "data", "--key", "plain", "--file", out).Env(s3env(m)...).Run()
-	wantCode(t, r, 0)
+	r := testbed.Task(t, "s3-download", "--bucket", "data", "--key", "plain", "--file", out).Env(s3env(m)...).Run()
+	testbed.WantCode(t, r, 0)
 	if r.Fields["verified"] != false {
 		t.Fatalf("object without sha256 reported verified: %s", r.Line)
 	}
@@ -241,10 +241,10 @@ func TestS3Errors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := task(t, tc.task, tc.args...).Env(tc.env...).Secrets(m.SecretKey, wrongSecret).Run()
-			wantCode(t, r, tc.code)
-			if !strings.Contains(r.str("error"), tc.message) {
-				t.Fatalf("error %q does not mention %q", r.str("error"), tc.message)
+			r := testbed.Task(t, tc.task, tc.args...).Env(tc.env...).Secrets(m.SecretKey, wrongSecret).Run()
+			testbed.WantCode(t, r, tc.code)
+			if !strings.Contains(r.Str("error"), tc.message) {
+				t.Fatalf("error %q does not mention %q", r.Str("error"), tc.message)
 			}
 		})
 	}
@@ -269,9 +269,9 @@ func TestS3AirflowConnection(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			key := "via-" + strings.ReplaceAll(name, " ", "-")
-			r := task(t, "s3-upload", "--bucket", "backups", "--key", key, "--file", file).Env(env...).Secrets(m.SecretKey).Run()
-			wantCode(t, r, 0)
-			if r.str("sha256") != sum || r.str("endpoint") != m.Endpoint() {
+			r := testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", key, "--file", file).Env(env...).Secrets(m.SecretKey).Run()
+			testbed.WantCode(t, r, 0)
+			if r.Str("sha256") != sum || r.Str("endpoint") != m.Endpoint() {
 				t.Fatalf("%s", r.Line)
 			}
 		})
@@ -292,15 +292,11 @@ func TestS3UploadSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan result, 1)
-	p := task(t, "s3-upload", "--bucket", "backups", "--key", "big", "--file", big).Env(s3env(m)...).Ctx(ctx)
-	go func() { done <- p.runWithSignal(syscall.SIGTERM, 500*time.Millisecond) }()
-	r := <-done
-	wantCode(t, r, 130)
-	if !strings.Contains(r.str("error"), "cancelled") {
-		t.Fatalf("error %q", r.str("error"))
+	r := testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "big", "--file", big).Env(s3env(m)...).
+		RunWithSignal(syscall.SIGTERM, 500*time.Millisecond)
+	testbed.WantCode(t, r, 130)
+	if !strings.Contains(r.Str("error"), "cancelled") {
+		t.Fatalf("error %q", r.Str("error"))
 	}
 	if _, err := m.Client().StatObject(context.Background(), "backups", "big", minio.StatObjectOptions{}); err == nil {
 		t.Fatal("a cancelled upload left an object")

@@ -1,0 +1,11 @@
+// Package s3_test drives s3-upload and s3-download as processes against a
+// real MinIO server.
+package s3_test
+
+import (
+	"testing"
+
+	"github.com/starrocks-backup/srbackup/pkg/testbed"
+)
+
+func TestMain(m *testing.M) { testbed.MainBuild(m, "s3-upload", "s3-download") }
