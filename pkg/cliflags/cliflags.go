@@ -70,7 +70,7 @@ func Transfer(t *s3xfer.Transfer) []cli.Flag {
 	t.PartSize, t.Concurrency = s3xfer.DefaultPartSize, s3xfer.DefaultConcurrency
 	return []cli.Flag{
 		&cli.StringFlag{Name: "bucket", EnvVars: []string{"S3_BUCKET"}, Required: true, Destination: &t.Bucket, Usage: "bucket"},
-		&cli.StringFlag{Name: "key", EnvVars: []string{"S3_KEY"}, Required: true, Destination: &t.Key, Usage: "object key"},
+		&cli.StringFlag{Name: "key", EnvVars: []string{"S3_KEY"}, Destination: &t.Key, Usage: "object key"},
 		&cli.GenericFlag{Name: "part-size", EnvVars: []string{"S3_PART_SIZE"}, Value: (*Size)(&t.PartSize),
 			Usage: "multipart part size (5MiB-5GiB); memory use is about part size × concurrency"},
 		&cli.IntFlag{Name: "concurrency", EnvVars: []string{"S3_CONCURRENCY"}, Value: t.Concurrency, Destination: &t.Concurrency,

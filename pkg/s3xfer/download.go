@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/rs/zerolog"
 
 	"github.com/starrocks-backup/srbackup/pkg/s3conf"
@@ -22,6 +23,9 @@ import (
 type DownloadOptions struct {
 	Transfer
 	File string
+	// LatestUnder, instead of Key, picks the newest object (by last
+	// modification, then by key) whose key starts with this prefix.
+	LatestUnder string
 }
 
 // DownloadResult is s3-download's part of the result line.
@@ -37,6 +41,33 @@ type DownloadResult struct {
 	BytesPerSec float64 `json:"bytes_per_s,omitempty"`
 }
 
+// latest returns the key of the newest object under LatestUnder.
+func (o *DownloadOptions) latest(ctx context.Context, cl *s3.Client) (string, error) {
+	where := "s3://" + o.Bucket + "/" + o.LatestUnder
+	var best types.Object
+	p := s3.NewListObjectsV2Paginator(cl, &s3.ListObjectsV2Input{Bucket: aws.String(o.Bucket), Prefix: aws.String(o.LatestUnder)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return "", s3conf.Explain(err, "list "+where)
+		}
+		for _, obj := range page.Contents {
+			k := aws.ToString(obj.Key)
+			if strings.HasSuffix(k, "/") {
+				continue // a folder marker
+			}
+			bt, ot := aws.ToTime(best.LastModified), aws.ToTime(obj.LastModified)
+			if best.Key == nil || ot.After(bt) || (ot.Equal(bt) && k > aws.ToString(best.Key)) {
+				best = obj
+			}
+		}
+	}
+	if best.Key == nil {
+		return "", fmt.Errorf("no object under %s", where)
+	}
+	return aws.ToString(best.Key), nil
+}
+
 // ErrChecksumMismatch is returned when the downloaded bytes do not match the
 // SHA-256 stored with the object.
 var ErrChecksumMismatch = errors.New("sha256 mismatch")
@@ -49,6 +80,9 @@ func Download(ctx context.Context, o DownloadOptions) (*DownloadResult, error) {
 	log := zerolog.Ctx(ctx)
 	if o.File == "" {
 		return nil, usage.Errorf("--file is required")
+	}
+	if (o.Key == "") == (o.LatestUnder == "") {
+		return nil, usage.Errorf("give exactly one of --key and --latest-under")
 	}
 	if err := o.validate(); err != nil {
 		return nil, err
@@ -65,6 +99,13 @@ func Download(ctx context.Context, o DownloadOptions) (*DownloadResult, error) {
 		return nil, err
 	}
 	res := &DownloadResult{Endpoint: cfg.String(), Bucket: o.Bucket, Key: o.Key, File: o.File}
+	if o.LatestUnder != "" {
+		if o.Key, err = o.latest(ctx, cl); err != nil {
+			return res, err
+		}
+		res.Key = o.Key
+		log.Info().Str("url", o.url()).Msg("newest object under the prefix chosen")
+	}
 
 	head, err := cl.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(o.Bucket), Key: aws.String(o.Key)})
 	if err != nil {

@@ -44,11 +44,8 @@ type Transfer struct {
 }
 
 func (t *Transfer) validate() error {
-	switch {
-	case t.Bucket == "":
+	if t.Bucket == "" {
 		return usage.Errorf("--bucket is required")
-	case t.Key == "":
-		return usage.Errorf("--key is required")
 	}
 	if t.PartSize == 0 {
 		t.PartSize = DefaultPartSize

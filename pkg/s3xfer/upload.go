@@ -20,6 +20,9 @@ type UploadOptions struct {
 	Transfer
 	File      string
 	Overwrite bool
+	// SHA256, when set, is the digest the file must have (e.g. the one
+	// fe-fetch reported): a file that differs is not uploaded.
+	SHA256 string
 }
 
 // UploadResult is s3-upload's part of the result line.
@@ -43,8 +46,15 @@ func Upload(ctx context.Context, o UploadOptions) (*UploadResult, error) {
 	if o.File == "" {
 		return nil, usage.Errorf("--file is required")
 	}
+	if o.Key == "" {
+		return nil, usage.Errorf("--key is required")
+	}
 	if err := o.validate(); err != nil {
 		return nil, err
+	}
+	o.SHA256 = strings.ToLower(strings.TrimSpace(o.SHA256))
+	if o.SHA256 != "" && !isHexDigest(o.SHA256) {
+		return nil, usage.Errorf("--sha256 %q is not a hex SHA-256 digest", o.SHA256)
 	}
 	f, fi, err := openRegular(o.File, "--file")
 	if err != nil {
@@ -71,6 +81,9 @@ func Upload(ctx context.Context, o UploadOptions) (*UploadResult, error) {
 		return res, fmt.Errorf("read %s: %w", o.File, err)
 	}
 	res.SHA256 = sum
+	if o.SHA256 != "" && o.SHA256 != sum {
+		return res, fmt.Errorf("%s has sha256 %s, not the expected %s: refusing to upload it", o.File, sum, o.SHA256)
+	}
 	log.Info().Str("file", o.File).Int64("size", n).Str("sha256", sum).
 		Dur("hash_time", time.Since(start)).Msg("file hashed; uploading")
 
@@ -127,4 +140,16 @@ func contentType(key string) string {
 		return "application/json"
 	}
 	return "application/octet-stream"
+}
+
+func isHexDigest(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -19,6 +19,7 @@ func main() {
 	flags = append(flags,
 		&cli.StringFlag{Name: "file", Required: true, Destination: &o.File, Usage: "local file to upload"},
 		&cli.BoolFlag{Name: "overwrite", Destination: &o.Overwrite, Usage: "replace the object if the key exists (refused by default)"},
+		&cli.StringFlag{Name: "sha256", Destination: &o.SHA256, Usage: "expected SHA-256 of the file (e.g. fe-fetch's); a file that differs is not uploaded"},
 	)
 	taskrun.Main(taskrun.Task{
 		Name:        "s3-upload",

@@ -225,8 +225,8 @@ func TestS3Errors(t *testing.T) {
 		message string
 	}{
 		{"missing bucket", "s3-upload", []string{"--bucket", "nope", "--key", "k", "--file", file}, s3env(m), 1, "no such bucket"},
-		{"missing key flag", "s3-upload", []string{"--bucket", "backups", "--file", file}, s3env(m), 2, `"key"`},
-		{"missing key flag (download)", "s3-download", []string{"--bucket", "backups", "--file", file}, s3env(m), 2, `"key"`},
+		{"missing key flag", "s3-upload", []string{"--bucket", "backups", "--file", file}, s3env(m), 2, "--key"},
+		{"missing key flag (download)", "s3-download", []string{"--bucket", "backups", "--file", file}, s3env(m), 2, "--key"},
 		{"no such key", "s3-download", []string{"--bucket", "backups", "--key", "absent", "--file", filepath.Join(dir, "x")}, s3env(m), 1, "no such key"},
 		{"no such bucket (download)", "s3-download", []string{"--bucket", "nope", "--key", "k", "--file", filepath.Join(dir, "x")}, s3env(m), 1, "no such bucket"},
 		{"wrong secret", "s3-upload", []string{"--bucket", "backups", "--key", "k", "--file", file},
@@ -301,4 +301,58 @@ func TestS3UploadSIGTERM(t *testing.T) {
 	if _, err := m.Client().StatObject(context.Background(), "backups", "big", minio.StatObjectOptions{}); err == nil {
 		t.Fatal("a cancelled upload left an object")
 	}
+}
+
+// The backup DAG hands fe-fetch's digest to s3-upload: a file that changed
+// since is not uploaded.
+func TestS3UploadExpectedDigest(t *testing.T) {
+	m := testbed.NewMinIO(t)
+	ctx := context.Background()
+	if err := m.MakeBucket(ctx, "backups", false); err != nil {
+		t.Fatal(err)
+	}
+	file, sum := randomFile(t, t.TempDir(), 5000)
+	other := strings.Repeat("0", 64)
+	r := testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "x", "--file", file, "--sha256", other).Env(s3env(m)...).Run()
+	testbed.WantCode(t, r, 1)
+	if !strings.Contains(r.Str("error"), "not the expected") {
+		t.Fatalf("error %q", r.Str("error"))
+	}
+	if _, err := m.Client().StatObject(ctx, "backups", "x", minio.StatObjectOptions{}); err == nil {
+		t.Fatal("a file with the wrong digest was uploaded")
+	}
+	testbed.WantCode(t, testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "x", "--file", file, "--sha256", "nothex").Env(s3env(m)...).Run(), 2)
+	testbed.WantCode(t, testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "x", "--file", file, "--sha256", strings.ToUpper(sum)).Env(s3env(m)...).Run(), 0)
+}
+
+func TestS3DownloadLatestUnder(t *testing.T) {
+	m := testbed.NewMinIO(t)
+	ctx := context.Background()
+	if err := m.MakeBucket(ctx, "backups", false); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var newestSum string
+	for _, k := range []string{"fe/2026-11-22T01-00-00Z/fe-meta.tar.gz", "fe/2026-11-23T01-00-00Z/fe-meta.tar.gz"} {
+		file, sum := randomFile(t, dir, int64(1000+len(newestSum)))
+		testbed.WantCode(t, testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", k, "--file", file).Env(s3env(m)...).Run(), 0)
+		newestSum = sum
+		time.Sleep(1100 * time.Millisecond) // S3 modification times have one-second resolution
+	}
+	// An object outside the prefix, written last, is not a candidate.
+	file, _ := randomFile(t, dir, 10)
+	testbed.WantCode(t, testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "other/x", "--file", file).Env(s3env(m)...).Run(), 0)
+
+	out := filepath.Join(t.TempDir(), "fe.tar.gz")
+	r := testbed.Task(t, "s3-download", "--bucket", "backups", "--latest-under", "fe/", "--file", out).Env(s3env(m)...).Run()
+	testbed.WantCode(t, r, 0)
+	if r.Str("key") != "fe/2026-11-23T01-00-00Z/fe-meta.tar.gz" || r.Str("sha256") != newestSum || fileSHA(t, out) != newestSum {
+		t.Fatalf("wrong object chosen: %s", r.Line)
+	}
+	r = testbed.Task(t, "s3-download", "--bucket", "backups", "--latest-under", "nothing-here/", "--file", out).Env(s3env(m)...).Run()
+	testbed.WantCode(t, r, 1)
+	if !strings.Contains(r.Str("error"), "no object under") {
+		t.Fatalf("error %q", r.Str("error"))
+	}
+	testbed.WantCode(t, testbed.Task(t, "s3-download", "--bucket", "backups", "--key", "k", "--latest-under", "fe/", "--file", out).Env(s3env(m)...).Run(), 2)
 }
