@@ -1,0 +1,46 @@
+"""Print, as one JSON object, the return_value XComs of a DAG's latest run
+(Airflow 3): {"run_id": ..., "state": ..., "tasks": {task_id: {"state": ..., "xcom": value}}}.
+
+Usage: python xcoms.py DAG_ID
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from airflow.models.dagrun import DagRun
+from airflow.models.taskinstance import TaskInstance
+from airflow.models.xcom import XComModel
+from airflow.utils.session import create_session
+
+
+def main() -> None:
+    dag_id = sys.argv[1]
+    with create_session() as session:
+        run = (
+            session.query(DagRun).filter(DagRun.dag_id == dag_id).order_by(DagRun.id.desc()).first()
+        )
+        if run is None:
+            print(json.dumps({"run_id": None, "state": None, "tasks": {}}))
+            return
+        tasks = {}
+        for ti in session.query(TaskInstance).filter(
+            TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id
+        ):
+            tasks[ti.task_id] = {"state": str(ti.state) if ti.state else None, "xcom": None}
+        for x in session.query(XComModel).filter(
+            XComModel.dag_id == dag_id, XComModel.run_id == run.run_id, XComModel.key == "return_value"
+        ):
+            value = XComModel.deserialize_value(x)
+            if isinstance(value, str):
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    pass
+            tasks.setdefault(x.task_id, {"state": None})["xcom"] = value
+        print(json.dumps({"run_id": run.run_id, "state": str(run.state), "tasks": tasks}, default=str))
+
+
+if __name__ == "__main__":
+    main()
