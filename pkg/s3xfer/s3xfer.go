@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
@@ -80,6 +81,9 @@ func (t *Transfer) clients(ctx context.Context) (s3conf.Config, *s3.Client, *tra
 		o.MultipartUploadThreshold = t.PartSize
 		o.Concurrency = t.Concurrency
 		o.GetObjectType = tmtypes.GetObjectRanges
+		// Abort a failed or cancelled multipart upload on a fresh context, so
+		// that no incomplete upload is left on the server after SIGTERM.
+		o.FailTimeout = 15 * time.Second
 		if !cfg.AWS() {
 			o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		}
