@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/starrocks-backup/srbackup/pkg/bytesize"
 	"github.com/starrocks-backup/srbackup/pkg/s3conf"
 	"github.com/starrocks-backup/srbackup/pkg/s3xfer"
 	"github.com/starrocks-backup/srbackup/pkg/taskrun"
@@ -83,7 +84,7 @@ type Size int64
 
 // Set parses a size.
 func (s *Size) Set(v string) error {
-	n, err := ParseSize(v)
+	n, err := bytesize.Parse(v)
 	if err != nil {
 		return err
 	}
@@ -105,24 +106,4 @@ func (s *Size) String() string {
 		}
 	}
 	return strconv.FormatInt(n, 10)
-}
-
-// ParseSize parses a byte count with an optional binary unit.
-func ParseSize(v string) (int64, error) {
-	s := strings.TrimSpace(v)
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		mult   int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}} {
-		if strings.HasSuffix(strings.ToUpper(s), strings.ToUpper(u.suffix)) {
-			s, mult = strings.TrimSpace(s[:len(s)-len(u.suffix)]), u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("invalid size %q (want e.g. 16MiB)", v)
-	}
-	return n * mult, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/starrocks-backup/srbackup/pkg/bytesize"
 	"github.com/starrocks-backup/srbackup/pkg/secret"
 	"github.com/starrocks-backup/srbackup/pkg/sshx"
 	"github.com/starrocks-backup/srbackup/pkg/usage"
@@ -416,22 +417,9 @@ func (a *archiver) checkSpace(entries []entry, avail int64) error {
 	}
 	if need := 2*total + 64<<20; avail < need {
 		return fmt.Errorf("not enough space beside %s: the archive needs about %s (tar and tar.gz side by side), %s is free; "+
-			"choose --remote-archive on a larger filesystem", a.o.RemoteArchive, human(need), human(avail))
+			"choose --remote-archive on a larger filesystem", a.o.RemoteArchive, bytesize.Format(need), bytesize.Format(avail))
 	}
 	return nil
-}
-
-func human(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // firstBatch orders the first pass: folders and every non-.jdb file by

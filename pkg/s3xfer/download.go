@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/rs/zerolog"
 
+	"github.com/starrocks-backup/srbackup/pkg/bytesize"
 	"github.com/starrocks-backup/srbackup/pkg/s3conf"
 	"github.com/starrocks-backup/srbackup/pkg/usage"
 )
@@ -180,6 +181,6 @@ func Download(ctx context.Context, o DownloadOptions) (*DownloadResult, error) {
 	if secs := elapsed.Seconds(); secs > 0 {
 		res.BytesPerSec = float64(n) / secs
 	}
-	log.Info().Str("url", o.url()).Str("file", o.File).Str("size_h", fmtBytes(n)).Bool("verified", res.Verified).Msg("downloaded")
+	log.Info().Str("url", o.url()).Str("file", o.File).Str("size_h", bytesize.Format(n)).Bool("verified", res.Verified).Msg("downloaded")
 	return res, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/rs/zerolog"
 
+	"github.com/starrocks-backup/srbackup/pkg/bytesize"
 	"github.com/starrocks-backup/srbackup/pkg/s3conf"
 	"github.com/starrocks-backup/srbackup/pkg/usage"
 )
@@ -115,7 +116,7 @@ func Upload(ctx context.Context, o UploadOptions) (*UploadResult, error) {
 	if secs := time.Since(upStart).Seconds(); secs > 0 {
 		res.BytesPerSec = float64(n) / secs
 	}
-	log.Info().Str("url", o.url()).Str("size_h", fmtBytes(n)).Str("etag", res.ETag).Msg("uploaded")
+	log.Info().Str("url", o.url()).Str("size_h", bytesize.Format(n)).Str("etag", res.ETag).Msg("uploaded")
 	return res, nil
 }
 
