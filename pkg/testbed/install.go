@@ -14,23 +14,18 @@ const (
 	MinioModule = "github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c"
 )
 
-// GoInstall installs pkg@version into the cache's bin folder unless a
-// binary named name is already there, and returns its path. Concurrent test
-// processes wait for each other through a lock file.
-func GoInstall(name, pkgAtVersion string) (string, error) {
+// ensureOnce returns path when it exists; otherwise it runs install under
+// an exclusive lock file in the cache (concurrent test processes wait for
+// each other), unless another process made path meanwhile.
+func ensureOnce(path, lockName string, install func() error) (string, error) {
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
 	cache, err := CacheDir()
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(cache, "bin")
-	path := filepath.Join(bin, name)
-	if _, err := os.Stat(path); err == nil {
-		return path, nil
-	}
-	if err := os.MkdirAll(bin, 0o755); err != nil {
-		return "", err
-	}
-	lock, err := os.OpenFile(filepath.Join(cache, "install.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	lock, err := os.OpenFile(filepath.Join(cache, lockName), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return "", err
 	}
@@ -42,16 +37,35 @@ func GoInstall(name, pkgAtVersion string) (string, error) {
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
 	}
-	cmd := exec.Command("go", "install", pkgAtVersion)
-	cmd.Env = append(os.Environ(), "GOBIN="+bin, "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false")
-	cmd.Dir = os.TempDir() // outside this module: install the pinned version, not a replacement
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go install %s: %v\n%s", pkgAtVersion, err, out)
+	if err := install(); err != nil {
+		return "", err
 	}
 	if _, err := os.Stat(path); err != nil {
-		return "", fmt.Errorf("go install %s did not produce %s", pkgAtVersion, path)
+		return "", fmt.Errorf("testbed: installed, but %s is missing", path)
 	}
 	return path, nil
+}
+
+// GoInstall installs pkg@version into the cache's bin folder unless a
+// binary named name is already there, and returns its path.
+func GoInstall(name, pkgAtVersion string) (string, error) {
+	cache, err := CacheDir()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(cache, "bin")
+	return ensureOnce(filepath.Join(bin, name), "install.lock", func() error {
+		if err := os.MkdirAll(bin, 0o755); err != nil {
+			return err
+		}
+		cmd := exec.Command("go", "install", pkgAtVersion)
+		cmd.Env = append(os.Environ(), "GOBIN="+bin, "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false")
+		cmd.Dir = os.TempDir() // outside this module: install the pinned version, not a replacement
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go install %s: %v\n%s", pkgAtVersion, err, out)
+		}
+		return nil
+	})
 }
 
 // MinioBinary returns the pinned MinIO server, installing it when missing.

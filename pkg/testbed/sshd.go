@@ -17,7 +17,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -102,22 +101,11 @@ func EnsureSSHD() (string, error) {
 	if os.Geteuid() != 0 {
 		return "", fmt.Errorf("testbed: %s is missing and installing openssh-server needs root: run `apt-get install openssh-server` as root", SSHDPath)
 	}
-	cache, err := CacheDir()
-	if err != nil {
-		return "", err
-	}
-	lock, err := os.OpenFile(filepath.Join(cache, "apt.lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return "", err
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return "", err
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck
-	if _, err := os.Stat(SSHDPath); err == nil {
-		return SSHDPath, nil
-	}
+	return ensureOnce(SSHDPath, "apt.lock", installOpenSSHServer)
+}
+
+// installOpenSSHServer installs Debian's openssh-server with apt-get.
+func installOpenSSHServer() error {
 	// Keep the package's scripts from starting a system-wide sshd.
 	const policy = "/usr/sbin/policy-rc.d"
 	if _, err := os.Stat(policy); errors.Is(err, os.ErrNotExist) {
@@ -135,16 +123,13 @@ func EnsureSSHD() (string, error) {
 		upd := exec.Command("apt-get", "update")
 		upd.Env = env
 		if out, err := upd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("testbed: apt-get update: %v\n%s", err, tailBytes(out))
+			return fmt.Errorf("testbed: apt-get update: %v\n%s", err, tailBytes(out))
 		}
 		if out, err := install(); err != nil {
-			return "", fmt.Errorf("testbed: apt-get install openssh-server: %v\n%s", err, tailBytes(out))
+			return fmt.Errorf("testbed: apt-get install openssh-server: %v\n%s", err, tailBytes(out))
 		}
 	}
-	if _, err := os.Stat(SSHDPath); err != nil {
-		return "", fmt.Errorf("testbed: openssh-server installed but %s is missing", SSHDPath)
-	}
-	return SSHDPath, nil
+	return nil
 }
 
 func tailBytes(b []byte) string {
