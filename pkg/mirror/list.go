@@ -1,0 +1,153 @@
+package mirror
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/rs/zerolog"
+
+	"github.com/starrocks-backup/srbackup/pkg/s3conf"
+)
+
+// pageSize is how many entries travel together from a lister to the
+// merge; two pages may wait in the channel. S3 returns 1,000 keys a
+// request, so a side holds about four requests' worth of entries at most.
+const (
+	pageSize  = 1000
+	pageQueue = 2
+)
+
+// lister lists one side recursively, in key order, and sends its entries
+// to the merge as pages. A failed request is retried, resuming after the
+// last key received (StartAfter), up to retries times in a row without
+// progress; then the listing fails, which fails the run. It is never taken
+// for the end of the listing.
+type lister struct {
+	side   string // "source" or "target"
+	client *minio.Client
+	loc    Location
+	// metadata, when set, asks for user metadata (MinIO honours it; other
+	// servers ignore it). The lister reads it at each page boundary and
+	// resumes the listing with the new setting when it changed.
+	metadata *atomic.Bool
+	retries  int
+	pageSize int               // entries a page (0: pageSize)
+	backoff  func(attempt int) // waits before retry attempt (1, 2, ...)
+	onRetry  func()            // counts retries
+}
+
+func (l *lister) what() string { return "list " + l.side + " " + l.loc.String() }
+
+// run lists and sends pages to out. It closes out only after a complete
+// listing; on failure it sends a page holding the error; when ctx ends
+// first it returns without closing, so the listing never looks complete.
+func (l *lister) run(ctx context.Context, out chan<- page) {
+	log := zerolog.Ctx(ctx)
+	send := func(p page) bool {
+		select {
+		case out <- p:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	size := pageSize
+	if l.pageSize > 0 {
+		size = l.pageSize
+	}
+	var (
+		startAfter string
+		buf        = make([]Entry, 0, size)
+		fails      int
+		noOwner    = false
+	)
+	for {
+		opts := minio.ListObjectsOptions{
+			Prefix:       l.loc.Prefix,
+			Recursive:    true,
+			WithMetadata: l.metadata != nil && l.metadata.Load(),
+			StartAfter:   startAfter,
+			FetchOwner:   &noOwner,
+		}
+		var listErr error
+		progressed, switched := false, false
+		for o := range l.client.ListObjectsIter(ctx, l.loc.Bucket, opts) {
+			if o.Err != nil {
+				listErr = o.Err
+				break
+			}
+			if !strings.HasPrefix(o.Key, l.loc.Prefix) {
+				listErr = fmt.Errorf("server returned key %q outside the prefix %q", o.Key, l.loc.Prefix)
+				break
+			}
+			if startAfter != "" && o.Key <= startAfter {
+				listErr = fmt.Errorf("server returned key %q after %q: the listing is not in key order", o.Key, startAfter)
+				break
+			}
+			startAfter, progressed = o.Key, true
+			buf = append(buf, l.entry(o))
+			if len(buf) == size {
+				if !send(page{entries: buf}) {
+					return
+				}
+				buf = make([]Entry, 0, size)
+				if l.metadata != nil && l.metadata.Load() != opts.WithMetadata {
+					switched = true
+					break
+				}
+			}
+		}
+		if switched {
+			continue // resume after the last key with the new setting
+		}
+		if listErr == nil && ctx.Err() != nil {
+			return // the iterator stops silently when ctx ends: that is not the end of the listing
+		}
+		if listErr == nil {
+			if len(buf) > 0 && !send(page{entries: buf}) {
+				return
+			}
+			close(out)
+			return
+		}
+		if progressed {
+			fails = 0
+		}
+		fails++
+		err := s3conf.Explain(listErr, l.what())
+		if fails > l.retries || !retryable(err) {
+			if fails > 1 {
+				err = fmt.Errorf("%w (listing resumed %d times)", err, fails-1)
+			}
+			send(page{err: err})
+			return
+		}
+		log.Warn().Str("side", l.side).Str("start_after", startAfter).Int("attempt", fails).
+			Str("error", err.Error()).Msg("listing failed; resuming after the last key received")
+		if l.onRetry != nil {
+			l.onRetry()
+		}
+		l.backoff(fails)
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// entry turns a listed object into an Entry; the key becomes relative.
+func (l *lister) entry(o minio.ObjectInfo) Entry {
+	e := Entry{
+		Key:      o.Key[len(l.loc.Prefix):],
+		Size:     o.Size,
+		ETag:     NormalizeETag(o.ETag),
+		Modified: o.LastModified,
+	}
+	if o.UserMetadata != nil {
+		e.MetaKnown = true
+		e.Recorded = recorded(o.UserMetadata)
+	}
+	return e
+}
