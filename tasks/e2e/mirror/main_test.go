@@ -1,0 +1,13 @@
+// Package mirror_test drives the mirror binary as a process against real
+// MinIO servers: two for the streamed path, one for the server-side path,
+// and a fault proxy (pkg/testbed) where a failure must happen at a precise
+// moment.
+package mirror_test
+
+import (
+	"testing"
+
+	"github.com/starrocks-backup/srbackup/pkg/testbed"
+)
+
+func TestMain(m *testing.M) { testbed.MainBuild(m, "mirror") }
