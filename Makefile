@@ -62,6 +62,11 @@ dags-lint: $(AIRFLOW3)/.installed
 	$(AIRFLOW3)/bin/ruff check dags/
 	$(AIRFLOW3)/bin/ruff format --check dags/
 
+# A full backup and restore through Airflow on a local test bed.
+.PHONY: demo
+demo: build $(TOOLS)/minio $(AIRFLOW3)/.installed
+	$(GO) run ./pkg/testbed/demo --bin $(CURDIR)/bin --out $(CURDIR)/demo-output
+
 .PHONY: lint
 lint: $(TOOLS)/staticcheck
 	$(GO) vet ./...

@@ -8,7 +8,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // Airflow runs the pinned Apache Airflow of a virtualenv under .cache
@@ -55,6 +57,9 @@ func NewAirflow(home string, major int, binDir string, env ...string) (*Airflow,
 	if err != nil {
 		return nil, err
 	}
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		return nil, err
+	}
 	a := &Airflow{Venv: venv, Home: home}
 	a.Env = append([]string{
 		"PATH=" + binDir + ":" + filepath.Join(venv, "bin") + ":/usr/local/bin:/usr/bin:/bin",
@@ -86,6 +91,11 @@ func (a *Airflow) Command(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, filepath.Join(a.Venv, "bin", "airflow"), args...)
 	cmd.Env = a.Env
 	cmd.Dir = a.Home
+	// Cancelling ctx stops the whole process group: Airflow and the task
+	// binaries it started.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.WaitDelay = 15 * time.Second
 	return cmd
 }
 
@@ -156,9 +166,15 @@ type RunInfo struct {
 	RunID string `json:"run_id"`
 	State string `json:"state"`
 	Tasks map[string]struct {
-		State string         `json:"state"`
-		XCom  map[string]any `json:"xcom"`
+		State string `json:"state"`
+		XCom  any    `json:"xcom"`
 	} `json:"tasks"`
+}
+
+// Result returns a task's XCom when it is a binary's JSON result (nil otherwise).
+func (r RunInfo) Result(task string) map[string]any {
+	m, _ := r.Tasks[task].XCom.(map[string]any)
+	return m
 }
 
 // DagsTest migrates the database (once per home) and runs
