@@ -8,6 +8,7 @@ SIZE_MIB=${1:-1024}
 RUNS=${2:-3}
 WORK=$(mktemp -d /tmp/srb-bench-s3xfer.XXXX)
 BENCH_PIDS=$WORK/pids
+export MC_CONFIG_DIR=$WORK/mc   # keep mc away from ~/.mc
 RESULTS=$WORK/results
 trap 'stop_all; rm -rf "$WORK"' EXIT
 ensure_tools

@@ -48,7 +48,7 @@ func (e *Error) Unwrap() error { return e.Err }
 func (e *Error) Error() string {
 	switch e.Kind {
 	case Unreachable:
-		return fmt.Sprintf("%s: endpoint unreachable after %d attempts: %v", e.What, MaxAttempts, rootCause(e.Err))
+		return fmt.Sprintf("%s: endpoint unreachable (retries exhausted): %v", e.What, rootCause(e.Err))
 	case Other:
 		if code, msg := apiError(e.Err); code != "" {
 			if msg != "" {

@@ -178,6 +178,11 @@ func Exec(ctx context.Context, t Task, args []string, s Streams) int {
 		line, _ = encodeResult(t.Name, start, nil, fmt.Errorf("internal error: %v", encErr))
 		code = ExitFailed
 	}
+	if !started && xcomFile == "" {
+		// The flags did not parse (a malformed value, perhaps in another
+		// variable): find the xcom file the way the flag would have.
+		xcomFile = xcomFromArgs(args)
+	}
 	if path := xcomPath(xcomFile); path != "" {
 		if werr := writeAtomic(path, line); werr != nil {
 			logger.Error().Err(werr).Str("xcom_file", path).Msg("cannot write the xcom file")
@@ -230,4 +235,23 @@ func helpWriter(args []string, stdout io.Writer) io.Writer {
 		}
 	}
 	return io.Discard
+}
+
+// xcomFromArgs finds --xcom-file in args (as "--xcom-file F" or
+// "--xcom-file=F", one or two dashes) or else in XCOM_FILE, for when the
+// command line could not be parsed as a whole.
+func xcomFromArgs(args []string) string {
+	for i, a := range args[1:] {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "xcom-file" {
+			continue
+		}
+		if hasValue {
+			return value
+		}
+		if i+2 < len(args) {
+			return args[i+2]
+		}
+	}
+	return os.Getenv(EnvName("xcom-file"))
 }

@@ -253,3 +253,32 @@ func TestResultRejectsReservedField(t *testing.T) {
 		t.Fatal("reserved field accepted")
 	}
 }
+
+// A malformed value in one variable fails the parse; the result still
+// reaches the xcom file (named by the variable or the flag).
+func TestUsageErrorStillWritesXcom(t *testing.T) {
+	var n int
+	task := Task{
+		Name:  "demo",
+		Flags: []cli.Flag{&cli.IntFlag{Name: "workers", Destination: &n}},
+		Run:   func(context.Context) (any, error) { return nil, nil },
+	}
+	t.Setenv("WORKERS", "many")
+	for _, viaFlag := range []bool{false, true} {
+		xcom := filepath.Join(t.TempDir(), "return.json")
+		args := []string{}
+		if viaFlag {
+			args = append(args, "--xcom-file="+xcom)
+		} else {
+			t.Setenv("XCOM_FILE", xcom)
+		}
+		r := execTask(t, context.Background(), task, args...)
+		if r.code != ExitUsage {
+			t.Fatalf("exit %d", r.code)
+		}
+		got, err := os.ReadFile(xcom)
+		if err != nil || string(got)+"\n" != r.stdout {
+			t.Fatalf("xcom file %q (%v), stdout %q", got, err, r.stdout)
+		}
+	}
+}
