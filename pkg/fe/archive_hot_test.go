@@ -139,7 +139,7 @@ func TestArchiveHotCopyFollowsTheJERule(t *testing.T) {
 			t.Fatalf("%s must not be in the archive", n)
 		}
 	}
-	onlyArchive(t, filepath.Dir(o.RemoteArchive), "fe.tar.gz")
+	testbed.WantEntries(t, filepath.Dir(o.RemoteArchive), "fe.tar.gz")
 }
 
 // A run stopped half-way (an error, or SIGTERM from Airflow cancelling the
@@ -180,23 +180,7 @@ func TestArchiveFailureRemovesTempFiles(t *testing.T) {
 			case mode == "error" && !strings.Contains(err.Error(), "injected failure"):
 				t.Fatalf("failed run: %v", err)
 			}
-			onlyArchive(t, filepath.Dir(out))
+			testbed.WantEntries(t, filepath.Dir(out))
 		})
-	}
-}
-
-// onlyArchive fails unless dir holds exactly the named entries.
-func onlyArchive(t *testing.T, dir string, names ...string) {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, e := range entries {
-		got = append(got, e.Name())
-	}
-	if strings.Join(got, ",") != strings.Join(names, ",") {
-		t.Fatalf("%s holds %v, want %v", dir, got, names)
 	}
 }

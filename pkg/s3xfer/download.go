@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/rs/zerolog"
 
+	"github.com/starrocks-backup/srbackup/pkg/atomicfile"
 	"github.com/starrocks-backup/srbackup/pkg/bytesize"
 	"github.com/starrocks-backup/srbackup/pkg/s3conf"
 	"github.com/starrocks-backup/srbackup/pkg/usage"
@@ -122,24 +123,18 @@ func Download(ctx context.Context, o DownloadOptions) (*DownloadResult, error) {
 	want := strings.ToLower(head.Metadata[MetaSHA256])
 	res.VersionID = aws.ToString(head.VersionId)
 
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(o.File)+".part-*")
+	tmp, err := atomicfile.Create(o.File)
 	if err != nil {
-		return res, fmt.Errorf("create a temporary file in %s: %w", dir, err)
+		return res, err
 	}
-	renamed := false
-	defer func() {
-		if !renamed {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
+	defer tmp.Abort()
 
 	start := time.Now()
 	if size > 0 {
 		_, err = tm.DownloadObject(ctx, &transfermanager.DownloadObjectInput{
 			Bucket:   aws.String(o.Bucket),
 			Key:      aws.String(o.Key),
-			WriterAt: tmp,
+			WriterAt: tmp.File,
 			IfMatch:  aws.String(etag), // every range from the same object version
 		})
 		if err != nil {
@@ -150,7 +145,7 @@ func Download(ctx context.Context, o DownloadOptions) (*DownloadResult, error) {
 		}
 	}
 	elapsed := time.Since(start)
-	sum, n, err := hashFile(ctx, tmp)
+	sum, n, err := hashFile(ctx, tmp.File)
 	if err != nil {
 		return res, fmt.Errorf("read back %s: %w", tmp.Name(), err)
 	}
@@ -168,16 +163,9 @@ func Download(ctx context.Context, o DownloadOptions) (*DownloadResult, error) {
 	default:
 		res.Verified = true
 	}
-	if err := tmp.Sync(); err != nil {
+	if err := tmp.Commit(0); err != nil {
 		return res, err
 	}
-	if err := tmp.Close(); err != nil {
-		return res, err
-	}
-	if err := os.Rename(tmp.Name(), o.File); err != nil {
-		return res, err
-	}
-	renamed = true
 	if secs := elapsed.Seconds(); secs > 0 {
 		res.BytesPerSec = float64(n) / secs
 	}

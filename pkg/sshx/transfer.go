@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -20,6 +19,8 @@ import (
 
 	"github.com/pkg/sftp"
 	"github.com/rs/zerolog"
+
+	"github.com/starrocks-backup/srbackup/pkg/atomicfile"
 )
 
 // Transfer describes a finished file transfer.
@@ -70,20 +71,13 @@ func (c *Client) Download(ctx context.Context, remote, local string, verify func
 	}
 	size := fi.Size()
 
-	dir := filepath.Dir(local)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(local)+".part-*")
+	tmp, err := atomicfile.Create(local)
 	if err != nil {
-		return nil, fmt.Errorf("create a temporary file in %s: %w", dir, err)
+		return nil, err
 	}
-	keep := false
-	defer func() {
-		if !keep {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
+	defer tmp.Abort()
 	start := time.Now()
-	sink := newFileSink(ctx, tmp, size, remote)
+	sink := newFileSink(ctx, tmp.File, size, remote)
 	n, err := rf.WriteTo(sink)
 	if serr := sink.Close(); err == nil && serr != nil {
 		return nil, fmt.Errorf("write %s: %w", tmp.Name(), serr)
@@ -102,19 +96,9 @@ func (c *Client) Download(ctx context.Context, remote, local string, verify func
 	if err := verify(t.SHA256, t.Size); err != nil {
 		return t, err
 	}
-	if err := tmp.Sync(); err != nil {
+	if err := tmp.Commit(0o600); err != nil {
 		return t, err
 	}
-	if err := tmp.Close(); err != nil {
-		return t, err
-	}
-	if err := os.Chmod(tmp.Name(), 0o600); err != nil {
-		return t, err
-	}
-	if err := os.Rename(tmp.Name(), local); err != nil {
-		return t, err
-	}
-	keep = true
 	return t, nil
 }
 

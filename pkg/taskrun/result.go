@@ -73,33 +73,6 @@ func xcomPath(flag string) string {
 	return ""
 }
 
-// writeAtomic writes data to path through a temporary file in the same
-// folder and a rename, so that a reader never sees half a file.
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after the rename
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
 // Version is stamped at build time:
 // -ldflags "-X github.com/starrocks-backup/srbackup/pkg/taskrun.Version=v1.2.3".
 var Version string

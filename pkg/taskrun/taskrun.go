@@ -29,6 +29,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 
+	"github.com/starrocks-backup/srbackup/pkg/atomicfile"
 	"github.com/starrocks-backup/srbackup/pkg/secret"
 	"github.com/starrocks-backup/srbackup/pkg/usage"
 )
@@ -184,7 +185,7 @@ func Exec(ctx context.Context, t Task, args []string, s Streams) int {
 		xcomFile = xcomFromArgs(args)
 	}
 	if path := xcomPath(xcomFile); path != "" {
-		if werr := writeAtomic(path, line); werr != nil {
+		if werr := atomicfile.Write(path, line, 0o644); werr != nil {
 			logger.Error().Err(werr).Str("xcom_file", path).Msg("cannot write the xcom file")
 			if code == ExitOK {
 				line, _ = encodeResult(t.Name, start, result, fmt.Errorf("cannot write xcom file: %v", werr))

@@ -106,8 +106,8 @@ func TestOKResultIsLastLineAndXcomFile(t *testing.T) {
 			t.Fatalf("log line lacks task or Airflow context: %v", l)
 		}
 	}
-	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(xcom), ".*tmp*")); len(left) != 0 {
-		t.Fatalf("temp files left: %v", left)
+	if left, _ := os.ReadDir(filepath.Dir(xcom)); len(left) != 1 {
+		t.Fatalf("the xcom folder should hold return.json only: %v", left)
 	}
 }
 

@@ -43,16 +43,6 @@ func feSetup(t *testing.T) (*testbed.SSHD, *testbed.FEFixture, string) {
 	return s, fx, canary
 }
 
-func fileSHA(t *testing.T, p string) string {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
-
 // members returns a tar.gz's member names in archive order.
 func members(t *testing.T, p string) []string {
 	t.Helper()
@@ -155,7 +145,7 @@ func TestArchiveFetchExtractRoundTrip(t *testing.T) {
 
 	ar := testbed.Task(t, "fe-archive", "--fe-dir", fx.Dir, "--remote-archive", remote).Env(s.Env()...).Run()
 	testbed.WantCode(t, ar, 0)
-	if ar.Str("remote_path") != remote || ar.Str("sha256") != fileSHA(t, remote) || ar.Num("size") == 0 {
+	if ar.Str("remote_path") != remote || ar.Str("sha256") != testbed.FileSHA256(t, remote) || ar.Num("size") == 0 {
 		t.Fatalf("archive result does not describe %s: %s", remote, ar.Line)
 	}
 	if ar.Num("image_version") != fx.ImageVersion || ar.Str("cluster_id") != fx.ClusterID || ar.Fields["fe_running"] != false {
@@ -202,7 +192,7 @@ func TestArchiveFetchExtractRoundTrip(t *testing.T) {
 	got := filepath.Join(local, "fe.tar.gz")
 	fr := testbed.Task(t, "fe-fetch", "--remote-path", remote, "--local-path", got).Env(s.Env()...).Run()
 	testbed.WantCode(t, fr, 0)
-	if fileSHA(t, got) != ar.Str("sha256") || fr.Str("sha256") != ar.Str("sha256") || fr.Num("size") != ar.Num("size") ||
+	if testbed.FileSHA256(t, got) != ar.Str("sha256") || fr.Str("sha256") != ar.Str("sha256") || fr.Num("size") != ar.Num("size") ||
 		fr.Str("local_path") != got || fr.Str("verified_with") != "sha256sum on the host" {
 		t.Fatalf("fetch result %s", fr.Line)
 	}
@@ -211,7 +201,7 @@ func TestArchiveFetchExtractRoundTrip(t *testing.T) {
 	fr2 := testbed.Task(t, "fe-fetch", "--remote-path", remote, "--local-path", got2, "--sha256", strings.ToUpper(ar.Str("sha256")), "--remove-remote").
 		Env(s.Env()...).Run()
 	testbed.WantCode(t, fr2, 0)
-	if fr2.Fields["removed_remote"] != true || fr2.Str("verified_with") != "--sha256" || fileSHA(t, got2) != ar.Str("sha256") {
+	if fr2.Fields["removed_remote"] != true || fr2.Str("verified_with") != "--sha256" || testbed.FileSHA256(t, got2) != ar.Str("sha256") {
 		t.Fatalf("fetch --sha256 --remove-remote result %s", fr2.Line)
 	}
 	if _, err := os.Stat(remote); !os.IsNotExist(err) {
@@ -363,7 +353,7 @@ func TestPasswordAuth(t *testing.T) {
 	ok := testbed.Task(t, "fe-archive", "--fe-dir", fx.Dir, "--remote-archive", filepath.Join(out, "pw.tar.gz"), "--log-level", "debug").
 		Env(s.PasswordEnv()...).Secrets(s.Password).Run()
 	testbed.WantCode(t, ok, 0)
-	if ok.Str("sha256") != fileSHA(t, filepath.Join(out, "pw.tar.gz")) {
+	if ok.Str("sha256") != testbed.FileSHA256(t, filepath.Join(out, "pw.tar.gz")) {
 		t.Fatalf("result %s", ok.Line)
 	}
 

@@ -3,12 +3,8 @@ package s3_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,51 +22,6 @@ func s3env(m *testbed.MinIO) []string {
 	return append(m.Env("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), "S3_ENDPOINT="+m.Endpoint())
 }
 
-func randomFile(t *testing.T, dir string, size int64) (string, string) {
-	t.Helper()
-	path := filepath.Join(dir, fmt.Sprintf("file-%d.bin", size))
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.CopyN(io.MultiWriter(f, h), rand.Reader, size); err != nil {
-		t.Fatal(err)
-	}
-	return path, hex.EncodeToString(h.Sum(nil))
-}
-
-func fileSHA(t *testing.T, path string) string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-// onlyFiles fails unless dir holds exactly the named entries (no temp files).
-func onlyFiles(t *testing.T, dir string, names ...string) {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, e := range entries {
-		got = append(got, e.Name())
-	}
-	if strings.Join(got, ",") != strings.Join(names, ",") {
-		t.Fatalf("%s holds %v, want %v", dir, got, names)
-	}
-}
-
 func TestS3RoundTrip(t *testing.T) {
 	m := testbed.NewMinIO(t)
 	ctx := context.Background()
@@ -80,7 +31,7 @@ func TestS3RoundTrip(t *testing.T) {
 	src := t.TempDir()
 	for _, size := range []int64{0, 1 << 10, 100 << 20} {
 		t.Run(fmt.Sprintf("%d", size), func(t *testing.T) {
-			path, sum := randomFile(t, src, size)
+			path, sum := testbed.RandomFile(t, src, size)
 			key := fmt.Sprintf("fe/2026-11-24T00:00:00Z/fe meta+%d.tar.gz", size)
 			up := testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", key, "--file", path).
 				Env(s3env(m)...).Secrets(m.SecretKey).Run()
@@ -101,13 +52,13 @@ func TestS3RoundTrip(t *testing.T) {
 			down := testbed.Task(t, "s3-download", "--bucket", "backups", "--key", key, "--file", out).
 				Env(s3env(m)...).Secrets(m.SecretKey).Run()
 			testbed.WantCode(t, down, 0)
-			if got := fileSHA(t, out); got != sum {
+			if got := testbed.FileSHA256(t, out); got != sum {
 				t.Fatalf("downloaded bytes differ: sha256 %s, want %s", got, sum)
 			}
 			if down.Str("sha256") != sum || down.Num("size") != size || down.Fields["verified"] != true || down.Str("file") != out {
 				t.Fatalf("download result %s", down.Line)
 			}
-			onlyFiles(t, dst, "restored.tar.gz")
+			testbed.WantEntries(t, dst, "restored.tar.gz")
 		})
 	}
 }
@@ -119,8 +70,8 @@ func TestS3UploadNeverReplacesWithoutOverwrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	first, firstSum := randomFile(t, dir, 1000)
-	second, secondSum := randomFile(t, dir, 2000)
+	first, firstSum := testbed.RandomFile(t, dir, 1000)
+	second, secondSum := testbed.RandomFile(t, dir, 2000)
 	testbed.WantCode(t, testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "fe/a.tar.gz", "--file", first).Env(s3env(m)...).Run(), 0)
 
 	again := testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "fe/a.tar.gz", "--file", second).Env(s3env(m)...).Run()
@@ -147,7 +98,7 @@ func TestS3DownloadRefusesTamperedObject(t *testing.T) {
 	if err := m.MakeBucket(ctx, "backups", false); err != nil {
 		t.Fatal(err)
 	}
-	src, sum := randomFile(t, t.TempDir(), 20<<20)
+	src, sum := testbed.RandomFile(t, t.TempDir(), 20<<20)
 	testbed.WantCode(t, testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "k", "--file", src, "--part-size", "5MiB").Env(s3env(m)...).Run(), 0)
 
 	// Same size, same metadata, one byte different: only the digest can tell.
@@ -163,7 +114,7 @@ func TestS3DownloadRefusesTamperedObject(t *testing.T) {
 	if !strings.Contains(r.Str("error"), "sha256 mismatch") {
 		t.Fatalf("error should name the mismatch: %s", r.Str("error"))
 	}
-	onlyFiles(t, dst) // neither the file nor a temp file
+	testbed.WantEntries(t, dst) // neither the file nor a temp file
 
 	// A file already at the target survives a failed download untouched.
 	keep := filepath.Join(dst, "out")
@@ -174,7 +125,7 @@ func TestS3DownloadRefusesTamperedObject(t *testing.T) {
 	if b, _ := os.ReadFile(keep); string(b) != "previous" {
 		t.Fatalf("failed download changed the existing file: %q", b)
 	}
-	onlyFiles(t, dst, "out")
+	testbed.WantEntries(t, dst, "out")
 }
 
 func TestS3DownloadUnverifiedObject(t *testing.T) {
@@ -212,7 +163,7 @@ func TestS3Errors(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	file, _ := randomFile(t, dir, 100)
+	file, _ := testbed.RandomFile(t, dir, 100)
 	const wrongSecret = "Wr0ngSecretValue-123"
 	closed, _ := testbed.FreePort()
 
@@ -248,7 +199,7 @@ func TestS3Errors(t *testing.T) {
 			}
 		})
 	}
-	onlyFiles(t, dir, filepath.Base(file))
+	testbed.WantEntries(t, dir, filepath.Base(file))
 }
 
 func TestS3AirflowConnection(t *testing.T) {
@@ -257,7 +208,7 @@ func TestS3AirflowConnection(t *testing.T) {
 	if err := m.MakeBucket(ctx, "backups", false); err != nil {
 		t.Fatal(err)
 	}
-	file, sum := randomFile(t, t.TempDir(), 4096)
+	file, sum := testbed.RandomFile(t, t.TempDir(), 4096)
 	uri := fmt.Sprintf("aws://%s:%s@/?endpoint_url=%s&region_name=eu-west-1", m.AccessKey, m.SecretKey,
 		strings.ReplaceAll(strings.ReplaceAll(m.Endpoint(), ":", "%3A"), "/", "%2F"))
 	js, _ := json.Marshal(map[string]any{"conn_type": "aws", "login": m.AccessKey, "password": m.SecretKey,
@@ -311,7 +262,7 @@ func TestS3UploadExpectedDigest(t *testing.T) {
 	if err := m.MakeBucket(ctx, "backups", false); err != nil {
 		t.Fatal(err)
 	}
-	file, sum := randomFile(t, t.TempDir(), 5000)
+	file, sum := testbed.RandomFile(t, t.TempDir(), 5000)
 	other := strings.Repeat("0", 64)
 	r := testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "x", "--file", file, "--sha256", other).Env(s3env(m)...).Run()
 	testbed.WantCode(t, r, 1)
@@ -334,19 +285,19 @@ func TestS3DownloadLatestUnder(t *testing.T) {
 	dir := t.TempDir()
 	var newestSum string
 	for _, k := range []string{"fe/2026-11-22T01-00-00Z/fe-meta.tar.gz", "fe/2026-11-23T01-00-00Z/fe-meta.tar.gz"} {
-		file, sum := randomFile(t, dir, int64(1000+len(newestSum)))
+		file, sum := testbed.RandomFile(t, dir, int64(1000+len(newestSum)))
 		testbed.WantCode(t, testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", k, "--file", file).Env(s3env(m)...).Run(), 0)
 		newestSum = sum
 		time.Sleep(1100 * time.Millisecond) // S3 modification times have one-second resolution
 	}
 	// An object outside the prefix, written last, is not a candidate.
-	file, _ := randomFile(t, dir, 10)
+	file, _ := testbed.RandomFile(t, dir, 10)
 	testbed.WantCode(t, testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "other/x", "--file", file).Env(s3env(m)...).Run(), 0)
 
 	out := filepath.Join(t.TempDir(), "fe.tar.gz")
 	r := testbed.Task(t, "s3-download", "--bucket", "backups", "--latest-under", "fe/", "--file", out).Env(s3env(m)...).Run()
 	testbed.WantCode(t, r, 0)
-	if r.Str("key") != "fe/2026-11-23T01-00-00Z/fe-meta.tar.gz" || r.Str("sha256") != newestSum || fileSHA(t, out) != newestSum {
+	if r.Str("key") != "fe/2026-11-23T01-00-00Z/fe-meta.tar.gz" || r.Str("sha256") != newestSum || testbed.FileSHA256(t, out) != newestSum {
 		t.Fatalf("wrong object chosen: %s", r.Line)
 	}
 	r = testbed.Task(t, "s3-download", "--bucket", "backups", "--latest-under", "nothing-here/", "--file", out).Env(s3env(m)...).Run()
