@@ -1,8 +1,6 @@
 package fe
 
 import (
-	"archive/tar"
-	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -21,36 +19,6 @@ import (
 func sshOptions(s *testbed.SSHD) sshx.Options {
 	return sshx.Options{Host: s.Host, Port: s.Port, User: s.User, KeyFile: s.KeyFile, KnownHosts: s.KnownHosts,
 		Getenv: func(string) string { return "" }}
-}
-
-// tarMembers lists a tar.gz's members in order, with their content.
-func tarMembers(t *testing.T, p string) ([]string, map[string][]byte) {
-	t.Helper()
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(zr)
-	var names []string
-	content := map[string][]byte{}
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, h.Name)
-		b, _ := io.ReadAll(tr)
-		content[h.Name] = b // the last copy wins, as on extraction
-	}
-	return names, content
 }
 
 // A live FE changes meta/ while it is archived: the JE cleaner deletes a
@@ -113,7 +81,7 @@ func TestArchiveHotCopyFollowsTheJERule(t *testing.T) {
 	if len(batches) != 3 || !strings.Contains(strings.Join(batches[1], " "), "meta/bdb/0000000b.jdb meta/bdb/0000000c.jdb") {
 		t.Fatalf("passes %v", batches)
 	}
-	names, content := tarMembers(t, o.RemoteArchive)
+	names, content := testbed.TarMembers(t, o.RemoteArchive)
 	var jdbs []string
 	for _, n := range names {
 		if IsJDB(n) {

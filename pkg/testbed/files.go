@@ -1,6 +1,8 @@
 package testbed
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -58,4 +60,35 @@ func WantEntries(t testing.TB, dir string, names ...string) {
 	if strings.Join(got, ",") != strings.Join(names, ",") {
 		t.Fatalf("%s holds %v, want %v", filepath.Clean(dir), got, names)
 	}
+}
+
+// TarMembers lists a tar.gz's member names in archive order, with their
+// content (of a name archived twice, the last copy, as extraction keeps).
+func TarMembers(t testing.TB, p string) ([]string, map[string][]byte) {
+	t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	var names []string
+	content := map[string][]byte{}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, h.Name)
+		b, _ := io.ReadAll(tr)
+		content[h.Name] = b // the last copy wins, as on extraction
+	}
+	return names, content
 }

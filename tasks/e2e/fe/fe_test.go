@@ -43,30 +43,10 @@ func feSetup(t *testing.T) (*testbed.SSHD, *testbed.FEFixture, string) {
 	return s, fx, canary
 }
 
-// members returns a tar.gz's member names in archive order.
-func members(t *testing.T, p string) []string {
-	t.Helper()
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(zr)
-	var names []string
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return names
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, h.Name)
-	}
+// tarNames returns a tar.gz's member names in archive order.
+func tarNames(t *testing.T, p string) []string {
+	names, _ := testbed.TarMembers(t, p)
+	return names
 }
 
 func has(list []string, v string) bool {
@@ -151,7 +131,7 @@ func TestArchiveFetchExtractRoundTrip(t *testing.T) {
 	if ar.Num("image_version") != fx.ImageVersion || ar.Str("cluster_id") != fx.ClusterID || ar.Fields["fe_running"] != false {
 		t.Fatalf("image_version, cluster_id or fe_running wrong: %s", ar.Line)
 	}
-	names := members(t, remote)
+	names := tarNames(t, remote)
 	var files, jdbs []string
 	for _, n := range names {
 		if !strings.HasSuffix(n, "/") {
@@ -275,7 +255,7 @@ func TestArchiveIncludes(t *testing.T) {
 	all := testbed.Task(t, "fe-archive", "--fe-dir", fx.Dir, "--remote-archive", filepath.Join(out, "all.tar.gz"), "--include", ".").
 		Env(s.Env()...).Run()
 	testbed.WantCode(t, all, 0)
-	names := members(t, filepath.Join(out, "all.tar.gz"))
+	names := tarNames(t, filepath.Join(out, "all.tar.gz"))
 	for _, n := range []string{"log/fe.log", "lib/starrocks-fe.jar", "bin/start_fe.sh", "meta/bdb/0000000b.jdb", "conf/fe.conf"} {
 		if !has(names, n) {
 			t.Fatalf("--include . lacks %s", n)
@@ -293,7 +273,7 @@ func TestArchiveIncludes(t *testing.T) {
 	conf := testbed.Task(t, "fe-archive", "--fe-dir", fx.Dir, "--remote-archive", filepath.Join(out, "conf.tar.gz")).
 		Env(append(s.Env(), "FE_INCLUDE=conf")...).Run()
 	testbed.WantCode(t, conf, 0)
-	for _, n := range members(t, filepath.Join(out, "conf.tar.gz")) {
+	for _, n := range tarNames(t, filepath.Join(out, "conf.tar.gz")) {
 		if !strings.HasPrefix(n, "conf/") {
 			t.Fatalf("FE_INCLUDE=conf archived %s", n)
 		}
