@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"math/rand/v2"
 	"sort"
@@ -21,61 +23,84 @@ type TreeSpec struct {
 	Prefix     string // "" or ending in "/"
 	Partitions int
 	DataFiles  int   // .dat segments per partition
-	MaxData    int64 // largest segment size (sizes are spread from 0)
-	MetaFiles  int   // .meta per partition (a few KiB)
-	LogFiles   int   // .log per partition (a few KiB)
-	Seed       uint64
+	MaxData    int64 // largest segment size (sizes are uniform from 0)
+	MetaFiles  int   // .meta per partition (0.5-8.5 KiB)
+	LogFiles   int   // .log per partition (0.25-4.25 KiB)
+	Schema     bool  // a SCHEMA_<id> file per partition
+	// Segments are the sizes of large segments, in a partition of their own.
+	Segments []int64
+	Workers  int // concurrent PUTs (default 16)
+	Seed     uint64
 }
 
-// ObjectsPerPartition returns how many objects a partition holds.
-func (s TreeSpec) ObjectsPerPartition() int { return s.DataFiles + s.MetaFiles + s.LogFiles + 1 }
+type treeObject struct {
+	key  string
+	size int64
+}
 
-// SeedStarRocksTree writes the tree into bucket with 16 concurrent PUTs and
-// returns the number of objects and bytes written. Content is
-// pseudo-random (from Seed), so two seeds give different bytes.
-func SeedStarRocksTree(ctx context.Context, c *minio.Client, bucket string, s TreeSpec) (int, int64, error) {
-	type obj struct {
-		key  string
-		size int64
-	}
-	rng := rand.New(rand.NewPCG(s.Seed, 42))
-	service := fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", rng.Uint32(), rng.Uint32()&0xffff, rng.Uint32()&0xffff, rng.Uint32()&0xffff, rng.Uint64()&0xffffffffffff)
-	var objs []obj
+// layout lists the tree's objects.
+func (s TreeSpec) layout() []treeObject {
+	r := rand.New(rand.NewPCG(s.Seed, 42))
+	service := fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", r.Uint32(), r.Uint32()&0xffff, r.Uint32()&0xffff, r.Uint32()&0xffff, r.Uint64()&0xffffffffffff)
+	var out []treeObject
+	add := func(key string, size int64) { out = append(out, treeObject{s.Prefix + key, size}) }
 	for p := 0; p < s.Partitions; p++ {
-		base := fmt.Sprintf("%s%s/db10043/%d/%d/", s.Prefix, service, 10058+p/4, 10057+p)
+		base := fmt.Sprintf("%s/db%d/%d/%d/", service, 10000+p/200, 10050+p/20, 20000+p)
 		for i := 0; i < s.DataFiles; i++ {
-			size := int64(0)
-			if s.MaxData > 0 {
-				size = rng.Int64N(s.MaxData + 1)
-			}
-			objs = append(objs, obj{fmt.Sprintf("%sdata/%016x_%08x-%04x.dat", base, rng.Uint64(), rng.Uint32(), i), size})
+			add(fmt.Sprintf("%sdata/%016x_%08x-1f2e-4d3c-8b9a-%012x.dat", base, uint64(p)*100+uint64(i), r.Uint32(), r.Uint64()>>16), r.Int64N(s.MaxData+1))
 		}
 		for i := 0; i < s.MetaFiles; i++ {
-			objs = append(objs, obj{fmt.Sprintf("%smeta/%016X_%016X.meta", base, 15000+p, i+1), 512 + rng.Int64N(4096)})
+			add(fmt.Sprintf("%smeta/%016X_%016X.meta", base, 15000+p, i+1), 512+r.Int64N(8<<10))
 		}
 		for i := 0; i < s.LogFiles; i++ {
-			objs = append(objs, obj{fmt.Sprintf("%slog/%016X_%016X.log", base, 15000+p, i+1), 256 + rng.Int64N(2048)})
+			add(fmt.Sprintf("%slog/%016X_%016X.log", base, 15000+p, i+1), 256+r.Int64N(4<<10))
 		}
-		objs = append(objs, obj{fmt.Sprintf("%sSCHEMA_%016X", base, 20000+p), 300})
+		if s.Schema {
+			add(fmt.Sprintf("%sSCHEMA_%016X", base, 20000+p), 300)
+		}
+	}
+	for k, size := range s.Segments {
+		add(fmt.Sprintf("%s/db19999/19999/%d/data/%016x_big-segment.dat", service, 29999-k, k), size)
+	}
+	return out
+}
+
+// SeedStarRocksTree writes the tree into bucket with concurrent PUTs and
+// returns the number of objects and bytes written. Each object is a window
+// of one pseudo-random pool (from Seed) at an offset drawn from its key, so
+// objects differ from each other and memory stays at the largest object.
+func SeedStarRocksTree(ctx context.Context, c *minio.Client, bucket string, s TreeSpec) (int, int64, error) {
+	objs := s.layout()
+	largest := int64(0)
+	for _, o := range objs {
+		largest = max(largest, o.size)
+	}
+	pool := make([]byte, largest+4<<20)
+	pr := rand.New(rand.NewPCG(s.Seed, 11))
+	for i := 0; i+8 <= len(pool); i += 8 {
+		binary.LittleEndian.PutUint64(pool[i:], pr.Uint64())
+	}
+	workers := s.Workers
+	if workers <= 0 {
+		workers = 16
 	}
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
 		first error
 		total int64
-		next  = make(chan obj)
+		next  = make(chan treeObject)
 	)
-	for w := 0; w < 16; w++ {
+	for range workers {
 		wg.Add(1)
-		go func(seed uint64) {
+		go func() {
 			defer wg.Done()
-			r := rand.New(rand.NewPCG(seed, 7))
 			for o := range next {
-				buf := make([]byte, o.size)
-				for i := range buf {
-					buf[i] = byte(r.Uint32())
-				}
-				_, err := c.PutObject(ctx, bucket, o.key, bytes.NewReader(buf), o.size, minio.PutObjectOptions{ContentType: "application/octet-stream"})
+				h := fnv.New64a()
+				h.Write([]byte(o.key))
+				off := int64(h.Sum64() % uint64(int64(len(pool))-o.size+1))
+				_, err := c.PutObject(ctx, bucket, o.key, bytes.NewReader(pool[off:off+o.size]), o.size,
+					minio.PutObjectOptions{ContentType: "application/octet-stream"})
 				mu.Lock()
 				if err != nil && first == nil {
 					first = fmt.Errorf("seed %s: %w", o.key, err)
@@ -83,7 +108,7 @@ func SeedStarRocksTree(ctx context.Context, c *minio.Client, bucket string, s Tr
 				total += o.size
 				mu.Unlock()
 			}
-		}(s.Seed*100 + uint64(w))
+		}()
 	}
 	for _, o := range objs {
 		next <- o
