@@ -23,6 +23,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -64,31 +65,132 @@ type Streams struct {
 // before Main prints its result and exits anyway.
 const GracePeriod = 20 * time.Second
 
+// CleanupGrace is how long cleanup work (CleanupContext) may still run
+// after a second signal (Airflow escalating a kill) before Main prints its
+// result and exits.
+const CleanupGrace = 5 * time.Second
+
 // Main runs the task with the process's arguments and streams and exits
-// with the task's exit code. A second signal, or a task that does not stop
-// within GracePeriod of the first, ends the process at once with 130.
+// with the task's exit code. The first SIGTERM or SIGINT cancels the task;
+// a second one cuts its cleanup short (CleanupGrace). Whatever ends the
+// process, the result line and the xcom file are written first.
 func Main(t Task) {
 	ctx, cancel := context.WithCancelCause(context.Background())
+	hard, hurry := context.WithCancel(context.Background())
+	defer hurry()
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	rep := &reporter{stdout: os.Stdout}
 	done := make(chan int, 1)
 	go func() {
-		done <- Exec(ctx, t, os.Args, Streams{Stdout: os.Stdout, Stderr: os.Stderr})
+		done <- execute(ctx, hard, rep, t, os.Args, Streams{Stdout: os.Stdout, Stderr: os.Stderr})
 	}()
+	var sig os.Signal
 	select {
 	case code := <-done:
 		os.Exit(code)
-	case sig := <-sigs:
+	case sig = <-sigs:
 		cancel(&cancelled{sig: sig})
 	}
+	deadline := time.After(GracePeriod)
 	select {
 	case code := <-done:
 		os.Exit(code)
 	case <-sigs:
-	case <-time.After(GracePeriod):
+		time.AfterFunc(CleanupGrace, hurry)
+		deadline = time.After(CleanupGrace + 2*time.Second)
+	case <-deadline:
+		hurry()
+		deadline = time.After(2 * time.Second)
 	}
-	fmt.Fprintf(os.Stderr, `{"level":"error","task":%q,"message":"task did not stop in time after a signal; exiting"}`+"\n", t.Name)
+	select {
+	case code := <-done:
+		os.Exit(code)
+	case <-deadline:
+	}
+	// The task did not return: report for it.
+	err := fmt.Errorf("%w: %v; the task did not stop in time and was ended", ErrCancelled, &cancelled{sig: sig})
+	if rep.claim() {
+		line, _ := encodeResult(t.Name, rep.started(), nil, err)
+		_, _ = rep.writeXcom(line)
+		fmt.Fprintf(os.Stderr, `{"level":"error","task":%q,"error":%q,"exit_code":%d,"message":"task finished"}`+"\n",
+			t.Name, oneLine(err.Error()), ExitCancelled)
+		rep.writeLine(line)
+	}
 	os.Exit(ExitCancelled)
+}
+
+// reporter writes the result line and the xcom file exactly once, whether
+// the task returns or Main gives up waiting for it.
+type reporter struct {
+	stdout io.Writer
+	mu     sync.Mutex
+	done   bool
+	start  time.Time
+	xcom   string // the xcom file's path, once known
+}
+
+func (r *reporter) started() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.start.IsZero() {
+		return time.Now()
+	}
+	return r.start
+}
+
+func (r *reporter) setStart(t time.Time) {
+	r.mu.Lock()
+	r.start = t
+	r.mu.Unlock()
+}
+
+func (r *reporter) setXcom(path string) {
+	r.mu.Lock()
+	r.xcom = path
+	r.mu.Unlock()
+}
+
+// claim reserves the one report; false when it was already made.
+func (r *reporter) claim() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done {
+		return false
+	}
+	r.done = true
+	return true
+}
+
+// writeXcom writes the result line to the xcom file, when there is one.
+func (r *reporter) writeXcom(line []byte) (string, error) {
+	r.mu.Lock()
+	path := xcomPath(r.xcom)
+	r.mu.Unlock()
+	if path == "" {
+		return "", nil
+	}
+	return path, atomicfile.Write(path, line, 0o644)
+}
+
+// writeLine prints the result line, the last thing on stdout.
+func (r *reporter) writeLine(line []byte) {
+	_, _ = r.stdout.Write(append(line, '\n'))
+}
+
+type hardKey struct{}
+
+// CleanupContext returns a context for cleanup work that must run even
+// when the task was cancelled (removing temp files, aborting uploads): it
+// is not cancelled with ctx, ends after d, and ends CleanupGrace after a
+// second signal, so that the process still reports and exits in time.
+func CleanupContext(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	c, cancel := context.WithTimeout(context.WithoutCancel(ctx), d)
+	if hard, ok := ctx.Value(hardKey{}).(context.Context); ok {
+		stop := context.AfterFunc(hard, cancel)
+		return c, func() { stop(); cancel() }
+	}
+	return c, cancel
 }
 
 // cancelled is the cause of a context cancelled by a signal.
@@ -103,7 +205,15 @@ var ErrCancelled = errors.New("cancelled")
 // Exec runs the task with args (args[0] is the program name) and returns its
 // exit code. Cancelling ctx cancels the task; the exit code is then 130.
 func Exec(ctx context.Context, t Task, args []string, s Streams) int {
+	return execute(ctx, context.Background(), &reporter{stdout: s.Stdout}, t, args, s)
+}
+
+// execute is Exec with the context whose end cuts cleanup short (hard) and
+// the reporter shared with Main.
+func execute(ctx, hard context.Context, rep *reporter, t Task, args []string, s Streams) int {
 	start := time.Now()
+	rep.setStart(start)
+	ctx = context.WithValue(ctx, hardKey{}, hard)
 	if err := CheckFlags(withEnv(t.Flags)); err != nil {
 		panic("taskrun: " + t.Name + ": " + err.Error())
 	}
@@ -136,6 +246,7 @@ func Exec(ctx context.Context, t Task, args []string, s Streams) int {
 		},
 		Action: func(c *cli.Context) error {
 			started = true
+			rep.setXcom(xcomFile)
 			if c.NArg() > 0 {
 				return usage.Errorf("unexpected argument %q (every input is a --flag)", c.Args().First())
 			}
@@ -179,18 +290,22 @@ func Exec(ctx context.Context, t Task, args []string, s Streams) int {
 		line, _ = encodeResult(t.Name, start, nil, fmt.Errorf("internal error: %v", encErr))
 		code = ExitFailed
 	}
-	if !started && xcomFile == "" {
+	if !started {
 		// The flags did not parse (a malformed value, perhaps in another
 		// variable): find the xcom file the way the flag would have.
-		xcomFile = xcomFromArgs(args)
+		if xcomFile == "" {
+			xcomFile = xcomFromArgs(args)
+		}
+		rep.setXcom(xcomFile)
 	}
-	if path := xcomPath(xcomFile); path != "" {
-		if werr := atomicfile.Write(path, line, 0o644); werr != nil {
-			logger.Error().Err(werr).Str("xcom_file", path).Msg("cannot write the xcom file")
-			if code == ExitOK {
-				line, _ = encodeResult(t.Name, start, result, fmt.Errorf("cannot write xcom file: %v", werr))
-				code = ExitFailed
-			}
+	if !rep.claim() {
+		return code // Main gave up waiting and reported already
+	}
+	if path, werr := rep.writeXcom(line); werr != nil {
+		logger.Error().Err(werr).Str("xcom_file", path).Msg("cannot write the xcom file")
+		if code == ExitOK {
+			line, _ = encodeResult(t.Name, start, result, fmt.Errorf("cannot write xcom file: %v", werr))
+			code = ExitFailed
 		}
 	}
 	ev := logger.Info()
@@ -198,7 +313,7 @@ func Exec(ctx context.Context, t Task, args []string, s Streams) int {
 		ev = logger.Error().Str("error", oneLine(err.Error()))
 	}
 	ev.Int("exit_code", code).Int64("duration_ms", time.Since(start).Milliseconds()).Msg("task finished")
-	_, _ = s.Stdout.Write(append(line, '\n'))
+	rep.writeLine(line)
 	return code
 }
 
