@@ -16,11 +16,11 @@ start_minio m "$WORK/minio"
 "$TOOLS/mc" mb -q m/bench >/dev/null
 
 head -c "$((SIZE_MIB << 20))" /dev/urandom >"$WORK/file"
-export S3_ENDPOINT=$m_URL AWS_ACCESS_KEY_ID=$m_AK AWS_SECRET_ACCESS_KEY=$m_SK S3_BUCKET=bench
+export SRB_S3_ENDPOINT=$m_URL SRB_S3_ACCESS_KEY=$m_AK SRB_S3_SECRET_KEY=$m_SK SRB_S3_BUCKET=bench
 for i in $(seq "$RUNS"); do
-  measure "s3-upload" "$BIN/s3-upload" --key "srb/$i" --file "$WORK/file"
+  measure "s3-upload" "$BIN/s3-upload" --key "srb/$i" --local-path "$WORK/file"
   measure "mc-cp-upload" "$TOOLS/mc" cp -q "$WORK/file" "m/bench/mc/$i"
-  measure "s3-download" "$BIN/s3-download" --key "srb/$i" --file "$WORK/down-srb"
+  measure "s3-download" "$BIN/s3-download" --key "srb/$i" --local-path "$WORK/down-srb"
   measure "mc-cp-download" "$TOOLS/mc" cp -q "m/bench/mc/$i" "$WORK/down-mc"
   cmp -s "$WORK/file" "$WORK/down-srb" && cmp -s "$WORK/file" "$WORK/down-mc" || { echo "bench: downloaded bytes differ" >&2; exit 1; }
   rm -f "$WORK/down-srb" "$WORK/down-mc"

@@ -152,7 +152,7 @@ _PROCESSOR = (
 )
 
 # Templates shared by the tasks.
-LOG_ENV = {"LOG_LEVEL": "info"}
+LOG_ENV = {"SRB_LOG_LEVEL": "info"}
 MINIO_ENV_SIDE = "{{ conn_json(params.minio_conn_id) }}"
 S3_CONN = "{{ conn_json(params.s3_conn_id) }}"
 SSH_CONN = "{{ conn_json(params.fe_ssh_conn_id) }}"
@@ -173,7 +173,7 @@ def task(task_id: str, binary: str, env: dict, **kwargs) -> BashOperator:
 
 def fe_archive(task_id: str = "fe_archive") -> BashOperator:
     """Archive meta/ and conf/ on the FE host (fe-archive)."""
-    return task(task_id, "fe-archive", {"SSH_CONN": SSH_CONN, "FE_DIR": "{{ params.fe_dir }}"})
+    return task(task_id, "fe-archive", {"SRB_SSH_CONN": SSH_CONN, "SRB_FE_DIR": "{{ params.fe_dir }}"})
 
 
 def fe_fetch(archive_task: str, task_id: str = "fe_fetch") -> BashOperator:
@@ -183,11 +183,11 @@ def fe_fetch(archive_task: str, task_id: str = "fe_fetch") -> BashOperator:
         task_id,
         "fe-fetch",
         {
-            "SSH_CONN": SSH_CONN,
-            "REMOTE_PATH": from_result(archive_task, "remote_path"),
-            "SHA256": from_result(archive_task, "sha256"),
-            "LOCAL_PATH": LOCAL_ARCHIVE,
-            "REMOVE_REMOTE": "true",
+            "SRB_SSH_CONN": SSH_CONN,
+            "SRB_REMOTE_PATH": from_result(archive_task, "remote_path"),
+            "SRB_SHA256": from_result(archive_task, "sha256"),
+            "SRB_LOCAL_PATH": LOCAL_ARCHIVE,
+            "SRB_REMOVE_REMOTE": "true",
         },
     )
 
@@ -199,11 +199,11 @@ def s3_upload_fe(fetch_task: str, task_id: str = "upload_fe_archive") -> BashOpe
         task_id,
         "s3-upload",
         {
-            "S3_CONN": S3_CONN,
-            "S3_BUCKET": "{{ params.backup_bucket }}",
-            "S3_KEY": "{{ params.fe_prefix }}/{{ run_stamp(dag_run) }}/fe-meta.tar.gz",
-            "FILE": from_result(fetch_task, "local_path"),
-            "SHA256": from_result(fetch_task, "sha256"),
+            "SRB_S3_CONN": S3_CONN,
+            "SRB_S3_BUCKET": "{{ params.backup_bucket }}",
+            "SRB_S3_KEY": "{{ params.fe_prefix }}/{{ run_stamp(dag_run) }}/fe-meta.tar.gz",
+            "SRB_LOCAL_PATH": from_result(fetch_task, "local_path"),
+            "SRB_SHA256": from_result(fetch_task, "sha256"),
         },
     )
 
@@ -215,11 +215,11 @@ def mirror_backup(task_id: str = "mirror_data") -> BashOperator:
         task_id,
         "mirror",
         {
-            "SOURCE_CONN": MINIO_ENV_SIDE,
-            "TARGET_CONN": S3_CONN,
-            "SOURCE": "{{ location(params.minio_bucket, params.minio_prefix) }}",
-            "TARGET": "{{ location(params.backup_bucket, params.data_prefix) }}",
-            "VERIFY": "true",
+            "SRB_SOURCE_CONN": MINIO_ENV_SIDE,
+            "SRB_TARGET_CONN": S3_CONN,
+            "SRB_SOURCE": "{{ location(params.minio_bucket, params.minio_prefix) }}",
+            "SRB_TARGET": "{{ location(params.backup_bucket, params.data_prefix) }}",
+            "SRB_VERIFY": "true",
         },
     )
 
@@ -231,11 +231,11 @@ def mirror_restore(task_id: str = "restore_data") -> BashOperator:
         task_id,
         "mirror",
         {
-            "SOURCE_CONN": S3_CONN,
-            "TARGET_CONN": MINIO_ENV_SIDE,
-            "SOURCE": "{{ location(params.backup_bucket, params.data_prefix) }}",
-            "TARGET": "{{ location(params.minio_bucket, params.minio_prefix) }}",
-            "VERIFY": "true",
+            "SRB_SOURCE_CONN": S3_CONN,
+            "SRB_TARGET_CONN": MINIO_ENV_SIDE,
+            "SRB_SOURCE": "{{ location(params.backup_bucket, params.data_prefix) }}",
+            "SRB_TARGET": "{{ location(params.minio_bucket, params.minio_prefix) }}",
+            "SRB_VERIFY": "true",
         },
     )
 
@@ -246,11 +246,11 @@ def s3_download_fe(task_id: str = "download_fe_archive") -> BashOperator:
         task_id,
         "s3-download",
         {
-            "S3_CONN": S3_CONN,
-            "S3_BUCKET": "{{ params.backup_bucket }}",
-            "S3_KEY": "{{ params.fe_archive_key }}",
-            "LATEST_UNDER": "{{ '' if params.fe_archive_key else params.fe_prefix.rstrip('/') ~ '/' }}",
-            "FILE": LOCAL_ARCHIVE,
+            "SRB_S3_CONN": S3_CONN,
+            "SRB_S3_BUCKET": "{{ params.backup_bucket }}",
+            "SRB_S3_KEY": "{{ params.fe_archive_key }}",
+            "SRB_LATEST_UNDER": "{{ '' if params.fe_archive_key else params.fe_prefix.rstrip('/') ~ '/' }}",
+            "SRB_LOCAL_PATH": LOCAL_ARCHIVE,
         },
     )
 
@@ -261,10 +261,10 @@ def fe_extract(download_task: str, task_id: str = "extract_fe_archive") -> BashO
         task_id,
         "fe-extract",
         {
-            "SSH_CONN": SSH_CONN,
-            "FE_DIR": "{{ params.fe_dir }}",
-            "LOCAL_PATH": from_result(download_task, "file"),
-            "RESET_ELECTION_GROUP": "{{ 'true' if params.reset_election_group else 'false' }}",
+            "SRB_SSH_CONN": SSH_CONN,
+            "SRB_FE_DIR": "{{ params.fe_dir }}",
+            "SRB_LOCAL_PATH": from_result(download_task, "local_path"),
+            "SRB_RESET_ELECTION_GROUP": "{{ 'true' if params.reset_election_group else 'false' }}",
         },
     )
 

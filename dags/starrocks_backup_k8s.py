@@ -58,12 +58,12 @@ def _secret(var: str, key: str) -> Secret:
 
 
 if KubernetesPodOperator is not None:
-    SSH_SECRETS = [_secret("SSH_PRIVATE_KEY", "fe-ssh-private-key"), _secret("SSH_HOST_KEY", "fe-host-key")]
+    SSH_SECRETS = [_secret("SRB_SSH_PRIVATE_KEY", "fe-ssh-private-key"), _secret("SRB_SSH_HOST_KEY", "fe-host-key")]
     SSH_ENV = {
-        "SSH_HOST": "{{ params.fe_host }}",
-        "SSH_PORT": "{{ params.fe_port }}",
-        "SSH_USER": "{{ params.fe_user }}",
-        "FE_DIR": "{{ params.fe_dir }}",
+        "SRB_SSH_HOST": "{{ params.fe_host }}",
+        "SRB_SSH_PORT": "{{ params.fe_port }}",
+        "SRB_SSH_USER": "{{ params.fe_user }}",
+        "SRB_FE_DIR": "{{ params.fe_dir }}",
     }
 
     def pod(task_id: str, cmds: list[str], env: dict, secrets: list) -> KubernetesPodOperator:
@@ -73,7 +73,7 @@ if KubernetesPodOperator is not None:
             namespace="{{ params.namespace }}",
             image="{{ params.image }}",
             cmds=cmds,
-            env_vars={"LOG_LEVEL": "info", **env},
+            env_vars={"SRB_LOG_LEVEL": "info", **env},
             secrets=secrets,
             do_xcom_push=True,
             get_logs=True,
@@ -97,38 +97,37 @@ if KubernetesPodOperator is not None:
             ["/bin/sh", "-c", "set -e; fe-fetch; s3-upload"],
             {
                 **SSH_ENV,
-                "REMOTE_PATH": from_result("fe_archive", "remote_path"),
-                "SHA256": from_result("fe_archive", "sha256"),
-                "LOCAL_PATH": "/tmp/fe-meta.tar.gz",
-                "REMOVE_REMOTE": "true",
-                "FILE": "/tmp/fe-meta.tar.gz",
-                "S3_ENDPOINT": "{{ params.s3_endpoint }}",
-                "S3_REGION": "{{ params.s3_region }}",
-                "S3_BUCKET": "{{ params.backup_bucket }}",
-                "S3_KEY": "{{ params.fe_prefix }}/{{ run_stamp(dag_run) }}/fe-meta.tar.gz",
+                "SRB_REMOTE_PATH": from_result("fe_archive", "remote_path"),
+                "SRB_SHA256": from_result("fe_archive", "sha256"),
+                "SRB_LOCAL_PATH": "/tmp/fe-meta.tar.gz",
+                "SRB_REMOVE_REMOTE": "true",
+                "SRB_S3_ENDPOINT": "{{ params.s3_endpoint }}",
+                "SRB_S3_REGION": "{{ params.s3_region }}",
+                "SRB_S3_BUCKET": "{{ params.backup_bucket }}",
+                "SRB_S3_KEY": "{{ params.fe_prefix }}/{{ run_stamp(dag_run) }}/fe-meta.tar.gz",
             },
             SSH_SECRETS
             + [
-                _secret("AWS_ACCESS_KEY_ID", "s3-access-key"),
-                _secret("AWS_SECRET_ACCESS_KEY", "s3-secret-key"),
+                _secret("SRB_S3_ACCESS_KEY", "s3-access-key"),
+                _secret("SRB_S3_SECRET_KEY", "s3-secret-key"),
             ],
         )
         data = pod(
             "mirror_data",
             ["mirror"],
             {
-                "SOURCE_ENDPOINT": "{{ params.minio_endpoint }}",
-                "TARGET_ENDPOINT": "{{ params.s3_endpoint }}",
-                "TARGET_REGION": "{{ params.s3_region }}",
-                "SOURCE": "{{ location(params.minio_bucket, params.minio_prefix) }}",
-                "TARGET": "{{ location(params.backup_bucket, params.data_prefix) }}",
-                "VERIFY": "true",
+                "SRB_SOURCE_ENDPOINT": "{{ params.minio_endpoint }}",
+                "SRB_TARGET_ENDPOINT": "{{ params.s3_endpoint }}",
+                "SRB_TARGET_REGION": "{{ params.s3_region }}",
+                "SRB_SOURCE": "{{ location(params.minio_bucket, params.minio_prefix) }}",
+                "SRB_TARGET": "{{ location(params.backup_bucket, params.data_prefix) }}",
+                "SRB_VERIFY": "true",
             },
             [
-                _secret("SOURCE_ACCESS_KEY", "minio-access-key"),
-                _secret("SOURCE_SECRET_KEY", "minio-secret-key"),
-                _secret("TARGET_ACCESS_KEY", "s3-access-key"),
-                _secret("TARGET_SECRET_KEY", "s3-secret-key"),
+                _secret("SRB_SOURCE_ACCESS_KEY", "minio-access-key"),
+                _secret("SRB_SOURCE_SECRET_KEY", "minio-secret-key"),
+                _secret("SRB_TARGET_ACCESS_KEY", "s3-access-key"),
+                _secret("SRB_TARGET_SECRET_KEY", "s3-secret-key"),
             ],
         )
         archive >> fetch_upload >> data

@@ -45,7 +45,7 @@ done
 cat "$fe"/meta/bdb/*.jdb >/dev/null # both ways read from the page cache
 du -sh "$fe/meta" >&2
 
-ssh_opts=(-i "$SSH_KEY_FILE" -o "UserKnownHostsFile=$SSH_KNOWN_HOSTS" -o BatchMode=yes)
+ssh_opts=(-i "$SRB_SSH_KEY_FILE" -o "UserKnownHostsFile=$SRB_SSH_KNOWN_HOSTS" -o BatchMode=yes)
 local_dir="$work/local"
 mkdir -p "$local_dir"
 
@@ -81,10 +81,10 @@ for round in $(seq "$ROUNDS"); do
 
 	# The seed guide's way, on the same folder: tar of the whole folder, then scp.
 	rm -f /tmp/srb-bench-seed.tar.gz "$local_dir"/*
-	measure "seed-ssh-tar" ssh "${ssh_opts[@]}" -p "$SSH_PORT" "$SSH_USER@$SSH_HOST" \
+	measure "seed-ssh-tar" ssh "${ssh_opts[@]}" -p "$SRB_SSH_PORT" "$SRB_SSH_USER@$SRB_SSH_HOST" \
 		"tar -czf /tmp/srb-bench-seed.tar.gz -C '$fe' ." >>"$results"
 	seed_size=$(stat -c %s /tmp/srb-bench-seed.tar.gz)
-	measure "seed-scp" scp "${ssh_opts[@]}" -q -P "$SSH_PORT" "$SSH_USER@$SSH_HOST:/tmp/srb-bench-seed.tar.gz" "$local_dir/seed.tar.gz" >>"$results"
+	measure "seed-scp" scp "${ssh_opts[@]}" -q -P "$SRB_SSH_PORT" "$SRB_SSH_USER@$SRB_SSH_HOST:/tmp/srb-bench-seed.tar.gz" "$local_dir/seed.tar.gz" >>"$results"
 	rm -f /tmp/srb-bench-seed.tar.gz "$local_dir"/*
 done
 

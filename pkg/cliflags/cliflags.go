@@ -18,10 +18,10 @@ import (
 )
 
 // S3Endpoint declares the flags of one S3 endpoint. With side "" they are
-// --endpoint, --region, --conn, --insecure (variables S3_ENDPOINT, ...) and
-// credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY. With side
-// "source" they are --source-endpoint, ... (SOURCE_ENDPOINT, ...) and
-// credentials come from SOURCE_ACCESS_KEY/SOURCE_SECRET_KEY.
+// --endpoint, --region, --conn, --insecure (variables SRB_S3_ENDPOINT, ...)
+// and the credentials SRB_S3_ACCESS_KEY/SRB_S3_SECRET_KEY. With side
+// "source" they are --source-endpoint, ... (SRB_SOURCE_ENDPOINT, ...) and
+// the credentials SRB_SOURCE_ACCESS_KEY/SRB_SOURCE_SECRET_KEY.
 func S3Endpoint(side string, in *s3conf.Input) []cli.Flag {
 	name := func(f string) string {
 		if side == "" {
@@ -29,15 +29,12 @@ func S3Endpoint(side string, in *s3conf.Input) []cli.Flag {
 		}
 		return side + "-" + f
 	}
-	env := func(f string) []string {
-		if side == "" {
-			return []string{taskrun.EnvPrefixed("S3", f)}
-		}
-		return []string{taskrun.EnvName(name(f))}
+	group := strings.ToUpper(side)
+	if side == "" {
+		group = "S3"
 	}
-	if side != "" {
-		in.CredEnv = strings.ToUpper(side)
-	}
+	env := func(f string) []string { return []string{taskrun.EnvPrefixed(group, f)} }
+	in.CredEnv = taskrun.EnvName(group)
 	what := "the S3 endpoint"
 	if side != "" {
 		what = "the " + side + "'s S3 endpoint"
@@ -58,24 +55,28 @@ func S3Endpoint(side string, in *s3conf.Input) []cli.Flag {
 // S3Credentials describes, for a task's help text, where the credentials of
 // the endpoint declared by S3Endpoint(side, ...) come from.
 func S3Credentials(side string) string {
-	vars := "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN"
-	if side != "" {
-		vars = fmt.Sprintf("%[1]s_ACCESS_KEY, %[1]s_SECRET_KEY and %[1]s_SESSION_TOKEN", strings.ToUpper(side))
+	group := strings.ToUpper(side)
+	if side == "" {
+		group = "S3"
 	}
+	vars := fmt.Sprintf("%[1]s_ACCESS_KEY, %[1]s_SECRET_KEY and %[1]s_SESSION_TOKEN", taskrun.EnvName(group))
 	return "Credentials come from " + vars + " (each may instead name a file in <NAME>_FILE), " +
-		"else from the connection, else from the AWS chain (profile, web identity, instance role). Never from a flag."
+		"else from the connection, else from the AWS chain (AWS_ACCESS_KEY_ID, profile, web identity, instance role). Never from a flag."
 }
 
 // Transfer declares the object and tuning flags of s3-upload and s3-download.
 func Transfer(t *s3xfer.Transfer) []cli.Flag {
 	t.PartSize, t.Concurrency = s3xfer.DefaultPartSize, s3xfer.DefaultConcurrency
+	env := func(f string) []string { return []string{taskrun.EnvPrefixed("S3", f)} }
 	return []cli.Flag{
-		&cli.StringFlag{Name: "bucket", EnvVars: []string{"S3_BUCKET"}, Required: true, Destination: &t.Bucket, Usage: "bucket"},
-		&cli.StringFlag{Name: "key", EnvVars: []string{"S3_KEY"}, Destination: &t.Key, Usage: "object key"},
-		&cli.GenericFlag{Name: "part-size", EnvVars: []string{"S3_PART_SIZE"}, Value: (*Size)(&t.PartSize),
+		&cli.StringFlag{Name: "bucket", EnvVars: env("bucket"), Required: true, Destination: &t.Bucket, Usage: "bucket"},
+		&cli.StringFlag{Name: "key", EnvVars: env("key"), Destination: &t.Key, Usage: "object key"},
+		&cli.GenericFlag{Name: "part-size", EnvVars: env("part-size"), Value: (*Size)(&t.PartSize),
 			Usage: "multipart part size (5MiB-5GiB); memory use is about part size × concurrency"},
-		&cli.IntFlag{Name: "concurrency", EnvVars: []string{"S3_CONCURRENCY"}, Value: t.Concurrency, Destination: &t.Concurrency,
+		&cli.IntFlag{Name: "concurrency", EnvVars: env("concurrency"), Value: t.Concurrency, Destination: &t.Concurrency,
 			Usage: "parts transferred at once"},
+		&cli.StringFlag{Name: "local-path", Required: true, Destination: &t.LocalPath,
+			Usage: "the local file (a download is written through a temporary file beside it)"},
 	}
 }
 

@@ -8,8 +8,8 @@ import (
 )
 
 // SSH declares the flags of one SSH host, bound to o. Their variables share
-// the SSH_ prefix (--host is SSH_HOST, --ssh-conn is SSH_CONN), so that they
-// never collide with HOST or USER. Secrets have no flag: see SSHCredentials.
+// the SRB_SSH_ prefix (--host is SRB_SSH_HOST, --ssh-conn is SRB_SSH_CONN).
+// Secrets have no flag: see SSHCredentials.
 func SSH(o *sshx.Options) []cli.Flag {
 	env := func(f string) []string { return []string{taskrun.EnvPrefixed("SSH", f)} }
 	return []cli.Flag{

@@ -92,7 +92,7 @@ func (o *ArchiveOptions) validate() error {
 	var clean []string
 	seen := map[string]bool{}
 	for _, in := range o.Includes {
-		for _, part := range strings.Split(in, ",") { // the variable form: FE_INCLUDE=meta,conf
+		for _, part := range strings.Split(in, ",") { // the variable form: SRB_INCLUDE=meta,conf
 			if strings.TrimSpace(part) == "" {
 				continue
 			}

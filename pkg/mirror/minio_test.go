@@ -1,3 +1,5 @@
+//go:build e2e
+
 package mirror
 
 import (
@@ -19,11 +21,11 @@ import (
 )
 
 func input(m *testbed.MinIO) s3conf.Input {
-	return s3conf.Input{Endpoint: m.Endpoint(), Getenv: func(k string) string {
+	return s3conf.Input{Endpoint: m.Endpoint(), CredEnv: "SRB_TEST", Getenv: func(k string) string {
 		switch k {
-		case "AWS_ACCESS_KEY_ID":
+		case "SRB_TEST_ACCESS_KEY":
 			return m.AccessKey
-		case "AWS_SECRET_ACCESS_KEY":
+		case "SRB_TEST_SECRET_KEY":
 			return m.SecretKey
 		}
 		return ""

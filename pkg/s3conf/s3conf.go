@@ -32,9 +32,10 @@ type Input struct {
 	Conn     string // Airflow connection: URI, JSON, or an id found in AIRFLOW_CONN_<ID>
 	Insecure bool   // do not verify TLS certificates
 	// CredEnv names the environment variables holding this endpoint's
-	// credentials: "SOURCE" means SOURCE_ACCESS_KEY, SOURCE_SECRET_KEY and
-	// SOURCE_SESSION_TOKEN. Empty means the standard AWS_ACCESS_KEY_ID,
-	// AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.
+	// credentials: "SRB_SOURCE" means SRB_SOURCE_ACCESS_KEY,
+	// SRB_SOURCE_SECRET_KEY and SRB_SOURCE_SESSION_TOKEN. Without them (or
+	// keys in the connection), the AWS credential chain applies
+	// (AWS_ACCESS_KEY_ID, AWS_PROFILE, web identity, instance role).
 	CredEnv string
 	// Getenv replaces os.Getenv (tests).
 	Getenv func(string) string
@@ -149,29 +150,40 @@ func (in Input) Resolve() (Config, error) {
 	if in.Insecure {
 		c.Insecure = true
 	}
-	ak, sk, tok := "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"
 	if in.CredEnv != "" {
-		ak, sk, tok = in.CredEnv+"_ACCESS_KEY", in.CredEnv+"_SECRET_KEY", in.CredEnv+"_SESSION_TOKEN"
-	}
-	envAK, err := secret.LookupFrom(in.getenv, ak)
-	if err != nil {
-		return c, err
-	}
-	envSK, err := secret.LookupFrom(in.getenv, sk)
-	if err != nil {
-		return c, err
-	}
-	envTok, err := secret.LookupFrom(in.getenv, tok)
-	if err != nil {
-		return c, err
-	}
-	// This endpoint's own variables beat the connection; the ambient AWS_*
-	// variables only fill in when the connection gives no keys.
-	if envAK != "" && (in.CredEnv != "" || c.AccessKey == "") {
-		c.AccessKey, c.SecretKey, c.SessionToken = envAK, envSK, envTok
+		ak, sk, tok := in.CredEnv+"_ACCESS_KEY", in.CredEnv+"_SECRET_KEY", in.CredEnv+"_SESSION_TOKEN"
+		envAK, err := secret.LookupFrom(in.getenv, ak)
+		if err != nil {
+			return c, err
+		}
+		envSK, err := secret.LookupFrom(in.getenv, sk)
+		if err != nil {
+			return c, err
+		}
+		envTok, err := secret.LookupFrom(in.getenv, tok)
+		if err != nil {
+			return c, err
+		}
+		// This endpoint's own variables beat the connection.
+		if envAK != "" || envSK != "" {
+			if envAK == "" || envSK == "" {
+				return c, usage.Errorf("incomplete credentials: set both %s and %s (or neither)", ak, sk)
+			}
+			c.AccessKey, c.SecretKey, c.SessionToken = envAK, envSK, envTok
+		}
 	}
 	if (c.AccessKey == "") != (c.SecretKey == "") {
-		return c, usage.Errorf("incomplete credentials: set both %s and %s (or neither, for the AWS credential chain)", ak, sk)
+		return c, usage.Errorf("incomplete credentials in the connection: give both the access key (login) and the secret key (password)")
+	}
+	// The SDKs read the ambient AWS_* variables themselves (credential
+	// chain); catch half of a pair early, and mask them all the same.
+	if c.AccessKey == "" && (in.getenv("AWS_ACCESS_KEY_ID") == "") != (in.getenv("AWS_SECRET_ACCESS_KEY") == "") {
+		return c, usage.Errorf("incomplete credentials: set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or neither)")
+	}
+	for _, k := range []string{"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
+		if v := in.getenv(k); v != "" {
+			secret.Register(v)
+		}
 	}
 	if c.Region == "" {
 		c.Region = in.getenv("AWS_REGION")

@@ -24,7 +24,6 @@ import (
 // DownloadOptions are the inputs of Download.
 type DownloadOptions struct {
 	Transfer
-	File string
 	// LatestUnder, instead of Key, picks the newest object (by last
 	// modification, then by key) whose key starts with this prefix.
 	LatestUnder string
@@ -35,7 +34,7 @@ type DownloadResult struct {
 	Endpoint    string  `json:"endpoint"`
 	Bucket      string  `json:"bucket"`
 	Key         string  `json:"key"`
-	File        string  `json:"file"`
+	LocalPath   string  `json:"local_path"`
 	Size        int64   `json:"size"`
 	SHA256      string  `json:"sha256,omitempty"`
 	Verified    bool    `json:"verified"`
@@ -75,13 +74,13 @@ func (o *DownloadOptions) latest(ctx context.Context, cl *s3.Client) (string, er
 var ErrChecksumMismatch = errors.New("sha256 mismatch")
 
 // Download fetches an object with concurrent ranged GETs into a temporary
-// file beside File, checks it against the SHA-256 stored at upload, and only
-// then renames it to File. On any failure nothing is left at File (an
+// file beside LocalPath, checks it against the SHA-256 stored at upload, and only
+// then renames it to LocalPath. On any failure nothing is left there (an
 // earlier file there is kept) and the temporary file is removed.
 func Download(ctx context.Context, o DownloadOptions) (*DownloadResult, error) {
 	log := zerolog.Ctx(ctx)
-	if o.File == "" {
-		return nil, usage.Errorf("--file is required")
+	if o.LocalPath == "" {
+		return nil, usage.Errorf("--local-path is required")
 	}
 	if (o.Key == "") == (o.LatestUnder == "") {
 		return nil, usage.Errorf("give exactly one of --key and --latest-under")
@@ -89,18 +88,18 @@ func Download(ctx context.Context, o DownloadOptions) (*DownloadResult, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	dir := filepath.Dir(o.File)
+	dir := filepath.Dir(o.LocalPath)
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return nil, usage.Errorf("--file %s: target folder %s does not exist", o.File, dir)
+		return nil, usage.Errorf("--local-path %s: target folder %s does not exist", o.LocalPath, dir)
 	}
-	if fi, err := os.Stat(o.File); err == nil && fi.IsDir() {
-		return nil, usage.Errorf("--file %s is a folder; give the file's path", o.File)
+	if fi, err := os.Stat(o.LocalPath); err == nil && fi.IsDir() {
+		return nil, usage.Errorf("--local-path %s is a folder; give the file's path", o.LocalPath)
 	}
 	cfg, cl, tm, err := o.clients(ctx)
 	if err != nil {
 		return nil, err
 	}
-	res := &DownloadResult{Endpoint: cfg.String(), Bucket: o.Bucket, Key: o.Key, File: o.File}
+	res := &DownloadResult{Endpoint: cfg.String(), Bucket: o.Bucket, Key: o.Key, LocalPath: o.LocalPath}
 	if o.LatestUnder != "" {
 		if o.Key, err = o.latest(ctx, cl); err != nil {
 			return res, err
@@ -123,7 +122,7 @@ func Download(ctx context.Context, o DownloadOptions) (*DownloadResult, error) {
 	want := strings.ToLower(head.Metadata[MetaSHA256])
 	res.VersionID = aws.ToString(head.VersionId)
 
-	tmp, err := atomicfile.Create(o.File)
+	tmp, err := atomicfile.Create(o.LocalPath)
 	if err != nil {
 		return res, err
 	}
@@ -159,7 +158,7 @@ func Download(ctx context.Context, o DownloadOptions) (*DownloadResult, error) {
 	case want != sum:
 		res.SHA256 = sum
 		return res, fmt.Errorf("download %s: %w: content has %s, stored sha256 is %s; nothing written to %s",
-			o.url(), ErrChecksumMismatch, sum, want, o.File)
+			o.url(), ErrChecksumMismatch, sum, want, o.LocalPath)
 	default:
 		res.Verified = true
 	}
@@ -169,6 +168,6 @@ func Download(ctx context.Context, o DownloadOptions) (*DownloadResult, error) {
 	if secs := elapsed.Seconds(); secs > 0 {
 		res.BytesPerSec = float64(n) / secs
 	}
-	log.Info().Str("url", o.url()).Str("file", o.File).Str("size_h", bytesize.Format(n)).Bool("verified", res.Verified).Msg("downloaded")
+	log.Info().Str("url", o.url()).Str("local_path", o.LocalPath).Str("size_h", bytesize.Format(n)).Bool("verified", res.Verified).Msg("downloaded")
 	return res, nil
 }

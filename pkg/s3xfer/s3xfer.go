@@ -39,6 +39,7 @@ type Transfer struct {
 	S3          s3conf.Input
 	Bucket      string
 	Key         string
+	LocalPath   string // the local file
 	PartSize    int64
 	Concurrency int
 }

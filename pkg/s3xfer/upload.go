@@ -19,7 +19,6 @@ import (
 // UploadOptions are the inputs of Upload.
 type UploadOptions struct {
 	Transfer
-	File      string
 	Overwrite bool
 	// SHA256, when set, is the digest the file must have (e.g. the one
 	// fe-fetch reported): a file that differs is not uploaded.
@@ -44,8 +43,8 @@ type UploadResult struct {
 // Overwrite is set.
 func Upload(ctx context.Context, o UploadOptions) (*UploadResult, error) {
 	log := zerolog.Ctx(ctx)
-	if o.File == "" {
-		return nil, usage.Errorf("--file is required")
+	if o.LocalPath == "" {
+		return nil, usage.Errorf("--local-path is required")
 	}
 	if o.Key == "" {
 		return nil, usage.Errorf("--key is required")
@@ -57,7 +56,7 @@ func Upload(ctx context.Context, o UploadOptions) (*UploadResult, error) {
 	if o.SHA256 != "" && !isHexDigest(o.SHA256) {
 		return nil, usage.Errorf("--sha256 %q is not a hex SHA-256 digest", o.SHA256)
 	}
-	f, fi, err := openRegular(o.File, "--file")
+	f, fi, err := openRegular(o.LocalPath, "--local-path")
 	if err != nil {
 		return nil, err
 	}
@@ -79,13 +78,13 @@ func Upload(ctx context.Context, o UploadOptions) (*UploadResult, error) {
 	start := time.Now()
 	sum, n, err := hashFile(ctx, f)
 	if err != nil {
-		return res, fmt.Errorf("read %s: %w", o.File, err)
+		return res, fmt.Errorf("read %s: %w", o.LocalPath, err)
 	}
 	res.SHA256 = sum
 	if o.SHA256 != "" && o.SHA256 != sum {
-		return res, fmt.Errorf("%s has sha256 %s, not the expected %s: refusing to upload it", o.File, sum, o.SHA256)
+		return res, fmt.Errorf("%s has sha256 %s, not the expected %s: refusing to upload it", o.LocalPath, sum, o.SHA256)
 	}
-	log.Info().Str("file", o.File).Int64("size", n).Str("sha256", sum).
+	log.Info().Str("local_path", o.LocalPath).Int64("size", n).Str("sha256", sum).
 		Dur("hash_time", time.Since(start)).Msg("file hashed; uploading")
 
 	in := &transfermanager.UploadObjectInput{
@@ -109,7 +108,7 @@ func Upload(ctx context.Context, o UploadOptions) (*UploadResult, error) {
 		return res, s3conf.Explain(err, "upload "+o.url())
 	}
 	if after, err := f.Stat(); err == nil && (after.Size() != fi.Size() || !after.ModTime().Equal(fi.ModTime())) {
-		return res, fmt.Errorf("%s changed while it was being uploaded; the object at %s does not match its sha256: upload again", o.File, o.url())
+		return res, fmt.Errorf("%s changed while it was being uploaded; the object at %s does not match its sha256: upload again", o.LocalPath, o.url())
 	}
 	res.ETag = strings.Trim(aws.ToString(out.ETag), `"`)
 	res.VersionID = aws.ToString(out.VersionID)

@@ -19,7 +19,7 @@ import (
 
 // FileSuffix is appended to a secret's variable name to name a file holding
 // it instead (the Docker and Kubernetes secrets convention):
-// SSH_PASSWORD_FILE=/run/secrets/fe-password.
+// SRB_SSH_PASSWORD_FILE=/run/secrets/fe-password.
 const FileSuffix = "_FILE"
 
 // Getenv is how secrets are looked up; tests may replace it per call through

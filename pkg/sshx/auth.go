@@ -113,8 +113,8 @@ func resolveAuth(cfg *Config, o Options, c *conn.Connection, getenv func(string)
 		cfg.AuthNames = append(cfg.AuthNames, "password from "+pwFrom)
 	}
 	if len(cfg.auth) == 0 {
-		return usage.Errorf("no SSH credentials: give --key-file (SSH_KEY_FILE), a key in %s, an ssh-agent (%s), "+
-			"a password in %s, or a connection in --ssh-conn (SSH_CONN)", EnvPrivateKey, EnvAgent, EnvPassword)
+		return usage.Errorf("no SSH credentials: give --key-file (SRB_SSH_KEY_FILE), a key in %s, an ssh-agent (%s), "+
+			"a password in %s, or a connection in --ssh-conn (SRB_SSH_CONN)", EnvPrivateKey, EnvAgent, EnvPassword)
 	}
 	return nil
 }

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package sshx
 
 import (
@@ -142,7 +144,7 @@ func TestDialErrors(t *testing.T) {
 	}
 	_, err = Connect(ctx, Options{Host: s.Host, Port: s.Port, User: "root", InsecureIgnoreHostKey: true,
 		Getenv: envOf(map[string]string{EnvPassword: "surely-not-the-password"})})
-	if !errors.Is(err, ErrAuth) || !strings.Contains(err.Error(), "password from SSH_PASSWORD") {
+	if !errors.Is(err, ErrAuth) || !strings.Contains(err.Error(), "password from SRB_SSH_PASSWORD") {
 		t.Fatalf("bad password: %v", err)
 	}
 }

@@ -29,10 +29,10 @@ import (
 // Environment variables holding secrets (each may instead name a file in
 // <NAME>_FILE, see pkg/secret). They are never flags.
 const (
-	EnvPassword   = "SSH_PASSWORD"
-	EnvPrivateKey = "SSH_PRIVATE_KEY"
-	EnvPassphrase = "SSH_PRIVATE_KEY_PASSPHRASE"
-	EnvAgent      = "SSH_AUTH_SOCK"
+	EnvPassword   = "SRB_SSH_PASSWORD"
+	EnvPrivateKey = "SRB_SSH_PRIVATE_KEY"
+	EnvPassphrase = "SRB_SSH_PRIVATE_KEY_PASSPHRASE"
+	EnvAgent      = "SSH_AUTH_SOCK" // the standard name, as ssh-agent sets it
 )
 
 // Defaults.

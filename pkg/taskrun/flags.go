@@ -2,74 +2,55 @@ package taskrun
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 )
 
-// EnvName is the one rule that names a flag's environment variable:
-// "part-size" → "PART_SIZE". A flag that needs another name (the SSH flags
-// share an SSH_ prefix, for instance) sets EnvVars itself, usually through
+// EnvPrefix starts every environment variable of the project, so that a
+// stray REMOVE=1 or FILE=... in a worker's environment never reaches a
+// task: --remove reads SRB_REMOVE, never REMOVE. The AWS SDK's own
+// variables (AWS_ACCESS_KEY_ID, AWS_PROFILE, ...) and SSH_AUTH_SOCK keep
+// their standard names and reach the tasks through the standard chains.
+const EnvPrefix = "SRB_"
+
+// EnvName is the one rule that names a variable: "part-size" →
+// "SRB_PART_SIZE". A flag that belongs to a group names its variable with
 // EnvPrefixed.
 func EnvName(flag string) string {
-	return strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
-// EnvPrefixed names the variable of a flag that belongs to a group:
-// EnvPrefixed("SSH", "key-file") → "SSH_KEY_FILE".
-func EnvPrefixed(prefix, flag string) string {
-	if prefix == "" {
+// EnvPrefixed names the variable of a flag (or a secret) of a group:
+// EnvPrefixed("SSH", "key-file") → "SRB_SSH_KEY_FILE".
+func EnvPrefixed(group, flag string) string {
+	if group == "" {
 		return EnvName(flag)
 	}
-	return EnvName(prefix + "-" + flag)
+	return EnvName(group + "-" + flag)
 }
 
 // withEnv gives every flag that has no environment variable the one named
-// by EnvName. It panics on a flag type it does not know: that is a
-// programming error, caught by the tests that run every task's --help.
+// by EnvName. Every urfave/cli flag type keeps its variables in a field
+// EnvVars; a flag type without one is a programming error (it panics),
+// caught by the tests that run every task's --help.
 func withEnv(flags []cli.Flag) []cli.Flag {
 	for _, f := range flags {
 		name := f.Names()[0]
-		env := []string{EnvName(name)}
-		switch f := f.(type) {
-		case *cli.StringFlag:
-			if len(f.EnvVars) == 0 {
-				f.EnvVars = env
-			}
-		case *cli.BoolFlag:
-			if len(f.EnvVars) == 0 {
-				f.EnvVars = env
-			}
-		case *cli.IntFlag:
-			if len(f.EnvVars) == 0 {
-				f.EnvVars = env
-			}
-		case *cli.Int64Flag:
-			if len(f.EnvVars) == 0 {
-				f.EnvVars = env
-			}
-		case *cli.UintFlag:
-			if len(f.EnvVars) == 0 {
-				f.EnvVars = env
-			}
-		case *cli.DurationFlag:
-			if len(f.EnvVars) == 0 {
-				f.EnvVars = env
-			}
-		case *cli.StringSliceFlag:
-			if len(f.EnvVars) == 0 {
-				f.EnvVars = env
-			}
-		case *cli.GenericFlag:
-			if len(f.EnvVars) == 0 {
-				f.EnvVars = env
-			}
-		case *cli.PathFlag:
-			if len(f.EnvVars) == 0 {
-				f.EnvVars = env
-			}
-		default:
-			panic(fmt.Sprintf("taskrun: flag --%s has type %T, which withEnv does not know", name, f))
+		v := reflect.ValueOf(f)
+		if v.Kind() == reflect.Pointer {
+			v = v.Elem()
+		}
+		var field reflect.Value
+		if v.Kind() == reflect.Struct {
+			field = v.FieldByName("EnvVars")
+		}
+		if !field.IsValid() || field.Type() != reflect.TypeOf([]string(nil)) || !field.CanSet() {
+			panic(fmt.Sprintf("taskrun: flag --%s has type %T, which has no EnvVars field", name, f))
+		}
+		if field.Len() == 0 {
+			field.Set(reflect.ValueOf([]string{EnvName(name)}))
 		}
 	}
 	return flags
@@ -84,7 +65,8 @@ func FlagEnvVars(f cli.Flag) []string {
 }
 
 // CheckFlags returns an error naming every flag without an environment
-// variable, and every variable used by two flags.
+// variable, every variable outside the project's prefix, and every
+// variable used by two flags.
 func CheckFlags(flags []cli.Flag) error {
 	var missing []string
 	seen := map[string]string{}
@@ -95,6 +77,9 @@ func CheckFlags(flags []cli.Flag) error {
 			missing = append(missing, "--"+name)
 		}
 		for _, e := range envs {
+			if !strings.HasPrefix(e, EnvPrefix) {
+				return fmt.Errorf("flag --%s reads %s, which lacks the %s prefix", name, e, EnvPrefix)
+			}
 			if other, dup := seen[e]; dup {
 				return fmt.Errorf("flags --%s and --%s share the environment variable %s", other, name, e)
 			}

@@ -161,7 +161,7 @@ func TestUsageErrorsExit2WithResult(t *testing.T) {
 }
 
 func TestEnvVarsFeedFlags(t *testing.T) {
-	t.Setenv("BUCKET", "from-env")
+	t.Setenv("SRB_BUCKET", "from-env")
 	task := demoTask(func(_ context.Context, bucket string) (any, error) { return demoResult{Bucket: bucket}, nil })
 	r := execTask(t, context.Background(), task)
 	if r.code != 0 || r.result(t)["bucket"] != "from-env" {
@@ -202,7 +202,7 @@ func TestHelpListsEnvAndPrintsNoResult(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("--help exit %d", r.code)
 	}
-	for _, want := range []string{"$BUCKET", "$LOG_LEVEL", "$XCOM_FILE"} {
+	for _, want := range []string{"$SRB_BUCKET", "$SRB_LOG_LEVEL", "$SRB_XCOM_FILE"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Fatalf("help lacks %s:\n%s", want, r.stdout)
 		}
@@ -226,21 +226,27 @@ func TestKPODefaultXcomPath(t *testing.T) {
 }
 
 func TestCheckFlags(t *testing.T) {
-	ok := withEnv([]cli.Flag{&cli.StringFlag{Name: "part-size"}, &cli.BoolFlag{Name: "x", EnvVars: []string{"SSH_X"}}})
+	ok := withEnv([]cli.Flag{&cli.StringFlag{Name: "part-size"}, &cli.BoolFlag{Name: "x", EnvVars: []string{"SRB_SSH_X"}},
+		&cli.GenericFlag{Name: "size"}, &cli.StringSliceFlag{Name: "exclude"}, &cli.DurationFlag{Name: "every"}})
 	if err := CheckFlags(ok); err != nil {
 		t.Fatal(err)
 	}
-	if got := FlagEnvVars(ok[0]); len(got) != 1 || got[0] != "PART_SIZE" {
-		t.Fatalf("EnvName rule: %v", got)
+	for i, want := range []string{"SRB_PART_SIZE", "SRB_SSH_X", "SRB_SIZE", "SRB_EXCLUDE", "SRB_EVERY"} {
+		if got := FlagEnvVars(ok[i]); len(got) != 1 || got[0] != want {
+			t.Fatalf("EnvName rule: %v, want %s", got, want)
+		}
+	}
+	if err := CheckFlags([]cli.Flag{&cli.BoolFlag{Name: "remove", EnvVars: []string{"REMOVE"}}}); err == nil || !strings.Contains(err.Error(), "SRB_") {
+		t.Fatalf("a variable without the project prefix was accepted: %v", err)
 	}
 	if err := CheckFlags([]cli.Flag{&cli.StringFlag{Name: "lonely"}}); err == nil || !strings.Contains(err.Error(), "--lonely") {
 		t.Fatalf("missing env var not reported: %v", err)
 	}
-	dup := []cli.Flag{&cli.StringFlag{Name: "a", EnvVars: []string{"X"}}, &cli.StringFlag{Name: "b", EnvVars: []string{"X"}}}
+	dup := []cli.Flag{&cli.StringFlag{Name: "a", EnvVars: []string{"SRB_X"}}, &cli.StringFlag{Name: "b", EnvVars: []string{"SRB_X"}}}
 	if err := CheckFlags(dup); err == nil {
 		t.Fatal("shared env var not reported")
 	}
-	if EnvPrefixed("SSH", "key-file") != "SSH_KEY_FILE" {
+	if EnvPrefixed("SSH", "key-file") != "SRB_SSH_KEY_FILE" {
 		t.Fatal("EnvPrefixed")
 	}
 }
@@ -263,14 +269,14 @@ func TestUsageErrorStillWritesXcom(t *testing.T) {
 		Flags: []cli.Flag{&cli.IntFlag{Name: "workers", Destination: &n}},
 		Run:   func(context.Context) (any, error) { return nil, nil },
 	}
-	t.Setenv("WORKERS", "many")
+	t.Setenv("SRB_WORKERS", "many")
 	for _, viaFlag := range []bool{false, true} {
 		xcom := filepath.Join(t.TempDir(), "return.json")
 		args := []string{}
 		if viaFlag {
 			args = append(args, "--xcom-file="+xcom)
 		} else {
-			t.Setenv("XCOM_FILE", xcom)
+			t.Setenv("SRB_XCOM_FILE", xcom)
 		}
 		r := execTask(t, context.Background(), task, args...)
 		if r.code != ExitUsage {

@@ -107,7 +107,7 @@ func (m *MinIO) Stop() {
 }
 
 // Env returns the variables that give a task this server's credentials,
-// under the given names (e.g. "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY").
+// under the given names (e.g. "SRB_S3_ACCESS_KEY", "SRB_S3_SECRET_KEY").
 func (m *MinIO) Env(accessVar, secretVar string) []string {
 	return []string{accessVar + "=" + m.AccessKey, secretVar + "=" + m.SecretKey}
 }

@@ -104,7 +104,7 @@ func (p *Proc) Timeout(d time.Duration) *Proc { p.timeout = d; return p }
 func (p *Proc) command(ctx context.Context) (*exec.Cmd, string, *bytes.Buffer, *bytes.Buffer) {
 	xcom := filepath.Join(p.t.TempDir(), "return.json")
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, p.task), p.args...)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + p.t.TempDir(), "XCOM_FILE=" + xcom}, p.env...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + p.t.TempDir(), "SRB_XCOM_FILE=" + xcom}, p.env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	return cmd, xcom, &out, &errb

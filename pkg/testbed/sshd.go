@@ -66,16 +66,16 @@ func (s *SSHD) HostKeyBase64() string {
 // server with key authentication and host-key checking.
 func (s *SSHD) Env() []string {
 	return []string{
-		"SSH_HOST=" + s.Host, "SSH_PORT=" + strconv.Itoa(s.Port), "SSH_USER=" + s.User,
-		"SSH_KEY_FILE=" + s.KeyFile, "SSH_KNOWN_HOSTS=" + s.KnownHosts,
+		"SRB_SSH_HOST=" + s.Host, "SRB_SSH_PORT=" + strconv.Itoa(s.Port), "SRB_SSH_USER=" + s.User,
+		"SRB_SSH_KEY_FILE=" + s.KeyFile, "SRB_SSH_KNOWN_HOSTS=" + s.KnownHosts,
 	}
 }
 
 // PasswordEnv returns the variables for a password login as PasswordUser.
 func (s *SSHD) PasswordEnv() []string {
 	return []string{
-		"SSH_HOST=" + s.Host, "SSH_PORT=" + strconv.Itoa(s.Port), "SSH_USER=" + s.PasswordUser,
-		"SSH_PASSWORD=" + s.Password, "SSH_KNOWN_HOSTS=" + s.KnownHosts,
+		"SRB_SSH_HOST=" + s.Host, "SRB_SSH_PORT=" + strconv.Itoa(s.Port), "SRB_SSH_USER=" + s.PasswordUser,
+		"SRB_SSH_PASSWORD=" + s.Password, "SRB_SSH_KNOWN_HOSTS=" + s.KnownHosts,
 	}
 }
 

@@ -22,7 +22,7 @@ func main() {
 			Usage: "FE folder on the host, e.g. /opt/starrocks/fe"},
 		&cli.StringFlag{Name: "remote-archive", Destination: &o.RemoteArchive, DefaultText: "/tmp/fe-meta-<UTC timestamp>.tar.gz",
 			Usage: "path of the tar.gz to build on the host; must not exist"},
-		&cli.StringSliceFlag{Name: "include", EnvVars: []string{"FE_INCLUDE"}, Destination: &includes, DefaultText: "meta, conf, small_files",
+		&cli.StringSliceFlag{Name: "include", Destination: &includes, DefaultText: "meta, conf, small_files",
 			Usage: "path to archive, relative to --fe-dir (repeatable; the variable takes a comma-separated list); " +
 				"\".\" archives the whole folder; checkpoints in progress (*.ckpt), temp, lock and pid files are never archived"},
 		&cli.IntFlag{Name: "gzip-level", Value: 6, Destination: &o.GzipLevel,

@@ -38,7 +38,7 @@ func main() {
 		&cli.BoolFlag{Name: "dry-run", Destination: &o.DryRun,
 			Usage: "list and compare, log what would be copied and deleted, change nothing"},
 		&cli.StringSliceFlag{Name: "exclude", Destination: &excludes,
-			Usage: "glob of keys (relative to the prefix) neither copied nor deleted; repeatable (comma-separated in EXCLUDE). " +
+			Usage: "glob of keys (relative to the prefix) neither copied nor deleted; repeatable (comma-separated in SRB_EXCLUDE). " +
 				"* and ? stop at '/', ** crosses it: '**/*.lock', 'tmp/**'"},
 		&cli.BoolFlag{Name: "verify", Destination: &o.Verify,
 			Usage: "after copying, list both sides again and fail if any key, size or recorded ETag differs"},

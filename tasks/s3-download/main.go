@@ -17,7 +17,6 @@ func main() {
 	flags := cliflags.S3Endpoint("", &o.S3)
 	flags = append(flags, cliflags.Transfer(&o.Transfer)...)
 	flags = append(flags,
-		&cli.StringFlag{Name: "file", Required: true, Destination: &o.File, Usage: "local file to write (through a temporary file beside it)"},
 		&cli.StringFlag{Name: "latest-under", Destination: &o.LatestUnder, Usage: "instead of --key: download the newest object whose key starts with this prefix"},
 	)
 	taskrun.Main(taskrun.Task{

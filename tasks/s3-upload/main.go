@@ -17,7 +17,6 @@ func main() {
 	flags := cliflags.S3Endpoint("", &o.S3)
 	flags = append(flags, cliflags.Transfer(&o.Transfer)...)
 	flags = append(flags,
-		&cli.StringFlag{Name: "file", Required: true, Destination: &o.File, Usage: "local file to upload"},
 		&cli.BoolFlag{Name: "overwrite", Destination: &o.Overwrite, Usage: "replace the object if the key exists (refused by default)"},
 		&cli.StringFlag{Name: "sha256", Destination: &o.SHA256, Usage: "expected SHA-256 of the file (e.g. fe-fetch's); a file that differs is not uploaded"},
 	)

@@ -1,3 +1,5 @@
+//go:build e2e
+
 // Package airflow_test runs the shipped DAGs in real Apache Airflow (the
 // pinned virtualenvs of `make airflow-venvs`): the DAGs load on Airflow 3
 // and 2, and `airflow dags test` runs a full backup and restore against two

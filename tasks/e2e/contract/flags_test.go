@@ -1,3 +1,5 @@
+//go:build e2e
+
 package contract_test
 
 import (
@@ -10,9 +12,9 @@ import (
 	"github.com/starrocks-backup/srbackup/pkg/testbed"
 )
 
-// Every flag of every task has an environment variable: the runtime refuses
-// to start a task otherwise (it panics), and each flag line of --help names
-// its variable. The task list comes from the tasks/ folder, so a new task is
+// Every flag of every task has an environment variable in the project's
+// SRB_ namespace: the runtime refuses to start a task otherwise (it
+// panics), and each flag line of --help names its variable. The task list comes from the tasks/ folder, so a new task is
 // covered without editing this test.
 func TestEveryFlagHasAnEnvVar(t *testing.T) {
 	names, err := testbed.TaskNames()
@@ -20,6 +22,7 @@ func TestEveryFlagHasAnEnvVar(t *testing.T) {
 		t.Fatalf("found only %v under tasks/ (%v)", names, err)
 	}
 	flagLine := regexp.MustCompile(`^\s+(--[a-z0-9-]+)`)
+	envVar := regexp.MustCompile(`\$([A-Za-z0-9_]+)`)
 	for _, name := range names {
 		out, err := exec.Command(filepath.Join(testbed.BinDir(), name), "--help").CombinedOutput()
 		if err != nil {
@@ -34,6 +37,11 @@ func TestEveryFlagHasAnEnvVar(t *testing.T) {
 			n++
 			if !strings.Contains(l, "[$") {
 				t.Errorf("%s: flag %s has no environment variable: %q", name, m[1], strings.TrimSpace(l))
+			}
+			for _, v := range envVar.FindAllStringSubmatch(l, -1) {
+				if !strings.HasPrefix(v[1], "SRB_") {
+					t.Errorf("%s: flag %s reads %s, outside the SRB_ namespace", name, m[1], v[1])
+				}
 			}
 		}
 		if n < 4 {

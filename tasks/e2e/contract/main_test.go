@@ -1,3 +1,5 @@
+//go:build e2e
+
 // Package contract_test checks, over every task binary, the parts of the
 // contract that do not need a server.
 package contract_test

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package fe_test
 
 import (
@@ -271,11 +273,11 @@ func TestArchiveIncludes(t *testing.T) {
 	}
 
 	conf := testbed.Task(t, "fe-archive", "--fe-dir", fx.Dir, "--remote-archive", filepath.Join(out, "conf.tar.gz")).
-		Env(append(s.Env(), "FE_INCLUDE=conf")...).Run()
+		Env(append(s.Env(), "SRB_INCLUDE=conf")...).Run()
 	testbed.WantCode(t, conf, 0)
 	for _, n := range tarNames(t, filepath.Join(out, "conf.tar.gz")) {
 		if !strings.HasPrefix(n, "conf/") {
-			t.Fatalf("FE_INCLUDE=conf archived %s", n)
+			t.Fatalf("SRB_INCLUDE=conf archived %s", n)
 		}
 	}
 	if _, ok := conf.Fields["image_version"]; ok {
@@ -314,7 +316,7 @@ func makeReadable(t *testing.T, p string) {
 	}
 }
 
-// Password authentication (SSH_PASSWORD or SSH_PASSWORD_FILE, never a
+// Password authentication (SRB_SSH_PASSWORD or SRB_SSH_PASSWORD_FILE, never a
 // flag) as a dedicated non-root user; the password is printed nowhere.
 // A file that user cannot read fails the archive (a backup missing a file
 // is not a backup) and leaves no temp file.
@@ -341,8 +343,8 @@ func TestPasswordAuth(t *testing.T) {
 	if err := os.WriteFile(pwFile, []byte(s.Password+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"SSH_HOST=" + s.Host, "SSH_PORT=" + strconv.Itoa(s.Port), "SSH_USER=" + s.PasswordUser,
-		"SSH_PASSWORD_FILE=" + pwFile, "SSH_KNOWN_HOSTS=" + s.KnownHosts}
+	env := []string{"SRB_SSH_HOST=" + s.Host, "SRB_SSH_PORT=" + strconv.Itoa(s.Port), "SRB_SSH_USER=" + s.PasswordUser,
+		"SRB_SSH_PASSWORD_FILE=" + pwFile, "SRB_SSH_KNOWN_HOSTS=" + s.KnownHosts}
 	if err := os.Chmod(filepath.Join(fx.Dir, "meta", "image", "ROLE"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -357,7 +359,7 @@ func TestPasswordAuth(t *testing.T) {
 	}
 
 	wrong := testbed.Task(t, "fe-archive", "--fe-dir", fx.Dir).
-		Env(append(s.PasswordEnv(), "SSH_PASSWORD=not-"+s.Password)...).Secrets(s.Password, "not-"+s.Password).Run()
+		Env(append(s.PasswordEnv(), "SRB_SSH_PASSWORD=not-"+s.Password)...).Secrets(s.Password, "not-"+s.Password).Run()
 	testbed.WantCode(t, wrong, 1)
 	if !strings.Contains(wrong.Str("error"), "authentication failed") {
 		t.Fatalf("error %q", wrong.Str("error"))
@@ -372,7 +374,7 @@ func TestSSHConnForms(t *testing.T) {
 	s, fx, _ := feSetup(t)
 	out := t.TempDir()
 	uri := testbed.Task(t, "fe-archive", "--fe-dir", fx.Dir, "--remote-archive", filepath.Join(out, "uri.tar.gz")).
-		Env("SSH_CONN=" + s.ConnURI()).Run()
+		Env("SRB_SSH_CONN=" + s.ConnURI()).Run()
 	testbed.WantCode(t, uri, 0)
 
 	keyPEM, pub, err := testbed.NewClientKey("pass phrase 42")
@@ -389,14 +391,14 @@ func TestSSHConnForms(t *testing.T) {
 	})
 	keyLines := strings.Split(strings.TrimSpace(string(keyPEM)), "\n")
 	js := testbed.Task(t, "fe-archive", "--fe-dir", fx.Dir, "--remote-archive", filepath.Join(out, "json.tar.gz"), "--log-level", "debug").
-		Env("AIRFLOW_CONN_FE_SSH="+string(conn), "SSH_CONN=fe_ssh").Secrets(append(keyLines[1:len(keyLines)-1], "pass phrase 42")...).Run()
+		Env("AIRFLOW_CONN_FE_SSH="+string(conn), "SRB_SSH_CONN=fe_ssh").Secrets(append(keyLines[1:len(keyLines)-1], "pass phrase 42")...).Run()
 	testbed.WantCode(t, js, 0)
 
 	// The connection's values yield to explicit flags: a wrong port in the
 	// URI, the right one on the command line.
 	bad := strings.Replace(s.ConnURI(), ":"+strconv.Itoa(s.Port)+"/", ":1/", 1)
 	flagWins := testbed.Task(t, "fe-archive", "--fe-dir", fx.Dir, "--remote-archive", filepath.Join(out, "flag.tar.gz"), "--port", strconv.Itoa(s.Port)).
-		Env("SSH_CONN=" + bad).Run()
+		Env("SRB_SSH_CONN=" + bad).Run()
 	testbed.WantCode(t, flagWins, 0)
 	if got := dirEntries(t, out); len(got) != 3 {
 		t.Fatalf("archives %v", got)
@@ -408,7 +410,7 @@ func TestSSHConnForms(t *testing.T) {
 func TestHostKeyVerification(t *testing.T) {
 	t.Parallel()
 	s, fx, _ := feSetup(t)
-	base := []string{"SSH_HOST=" + s.Host, "SSH_PORT=" + strconv.Itoa(s.Port), "SSH_USER=" + s.User, "SSH_KEY_FILE=" + s.KeyFile}
+	base := []string{"SRB_SSH_HOST=" + s.Host, "SRB_SSH_PORT=" + strconv.Itoa(s.Port), "SRB_SSH_USER=" + s.User, "SRB_SSH_KEY_FILE=" + s.KeyFile}
 	_, otherKey, err := testbed.NewClientKey("")
 	if err != nil {
 		t.Fatal(err)
@@ -429,12 +431,12 @@ func TestHostKeyVerification(t *testing.T) {
 		code int
 		want string
 	}{
-		{"unknown host", []string{"SSH_KNOWN_HOSTS=" + emptyKH}, nil, 1, "is unknown"},
+		{"unknown host", []string{"SRB_SSH_KNOWN_HOSTS=" + emptyKH}, nil, 1, "is unknown"},
 		{"no known_hosts file", nil, nil, 1, "does not exist"},
-		{"changed host key", []string{"SSH_KNOWN_HOSTS=" + changedKH}, nil, 1, "CHANGED"},
+		{"changed host key", []string{"SRB_SSH_KNOWN_HOSTS=" + changedKH}, nil, 1, "CHANGED"},
 		{"wrong pinned key", nil, []string{"--host-key", otherKey}, 1, "does not match the pinned key"},
-		{"pinned key, bare base64", []string{"SSH_HOST_KEY=" + s.HostKeyBase64()}, nil, 0, ""},
-		{"known_hosts", []string{"SSH_KNOWN_HOSTS=" + s.KnownHosts}, nil, 0, ""},
+		{"pinned key, bare base64", []string{"SRB_SSH_HOST_KEY=" + s.HostKeyBase64()}, nil, 0, ""},
+		{"known_hosts", []string{"SRB_SSH_KNOWN_HOSTS=" + s.KnownHosts}, nil, 0, ""},
 		{"insecure", nil, []string{"--insecure-ignore-host-key"}, 0, ""},
 	}
 	for _, c := range cases {
@@ -502,8 +504,8 @@ func TestAgentAuth(t *testing.T) {
 	if out, err := add.CombinedOutput(); err != nil {
 		t.Fatalf("ssh-add: %v %s", err, out)
 	}
-	env := []string{"SSH_HOST=" + s.Host, "SSH_PORT=" + strconv.Itoa(s.Port), "SSH_USER=" + s.User,
-		"SSH_KNOWN_HOSTS=" + s.KnownHosts, "SSH_AUTH_SOCK=" + sock}
+	env := []string{"SRB_SSH_HOST=" + s.Host, "SRB_SSH_PORT=" + strconv.Itoa(s.Port), "SRB_SSH_USER=" + s.User,
+		"SRB_SSH_KNOWN_HOSTS=" + s.KnownHosts, "SSH_AUTH_SOCK=" + sock}
 	r := testbed.Task(t, "fe-archive", "--fe-dir", fx.Dir, "--remote-archive", filepath.Join(t.TempDir(), "a.tar.gz")).Env(env...).Run()
 	testbed.WantCode(t, r, 0)
 }
@@ -720,7 +722,7 @@ func TestFetchBrokenConnection(t *testing.T) {
 			start := time.Now()
 			r := testbed.Task(t, "fe-fetch", "--remote-path", remote, "--local-path", filepath.Join(local, "fe.tar.gz"),
 				"--sha256", hex.EncodeToString(sum[:]), "--keepalive", "300ms").
-				Env("SSH_HOST=127.0.0.1", "SSH_PORT="+strconv.Itoa(f.Port), "SSH_USER=backup", "SSH_KEY_FILE="+key, "SSH_KNOWN_HOSTS="+f.KnownHosts).
+				Env("SRB_SSH_HOST=127.0.0.1", "SRB_SSH_PORT="+strconv.Itoa(f.Port), "SRB_SSH_USER=backup", "SRB_SSH_KEY_FILE="+key, "SRB_SSH_KNOWN_HOSTS="+f.KnownHosts).
 				Timeout(time.Minute).Run()
 			testbed.WantCode(t, r, 1)
 			if !strings.Contains(r.Str("error"), "connection lost") {
@@ -822,12 +824,12 @@ func TestBadUsageExits2(t *testing.T) {
 		{"fe-archive", []string{"--fe-dir", "/opt/fe", "--include", "../etc"}, s.Env(), "leaves the FE folder"},
 		{"fe-archive", []string{"--fe-dir", "/opt/fe", "--gzip-level", "11"}, s.Env(), "gzip-level"},
 		{"fe-archive", []string{"--fe-dir", "/opt/fe", "--password", "hunter2"}, s.Env(), "password"},
-		{"fe-archive", []string{"--fe-dir", "/opt/fe"}, []string{"SSH_HOST=127.0.0.1", "SSH_USER=root", "SSH_KNOWN_HOSTS=" + s.KnownHosts}, "no SSH credentials"},
+		{"fe-archive", []string{"--fe-dir", "/opt/fe"}, []string{"SRB_SSH_HOST=127.0.0.1", "SRB_SSH_USER=root", "SRB_SSH_KNOWN_HOSTS=" + s.KnownHosts}, "no SSH credentials"},
 		{"fe-archive", []string{"--fe-dir", "/opt/fe", "--key-file", enc}, s.Env(), "is encrypted"},
-		{"fe-archive", []string{"--fe-dir", "/opt/fe", "--key-file", enc}, append(s.Env(), "SSH_PRIVATE_KEY_PASSPHRASE=wrong one"), "wrong passphrase"},
+		{"fe-archive", []string{"--fe-dir", "/opt/fe", "--key-file", enc}, append(s.Env(), "SRB_SSH_PRIVATE_KEY_PASSPHRASE=wrong one"), "wrong passphrase"},
 		{"fe-archive", []string{"--fe-dir", "/opt/fe", "--known-hosts", "/nonexistent"}, s.Env(), "known-hosts"},
 		{"fe-archive", []string{"--fe-dir", "/opt/fe", "--insecure-ignore-host-key", "--host-key", s.HostKey}, s.Env(), "cannot be combined"},
-		{"fe-archive", []string{"--fe-dir", "/opt/fe"}, []string{"SSH_CONN=ssh://root:p%40ss-word-9@127.0.0.1:22?no_host_key_check=true&host_key=AAAA"}, "must be checked"},
+		{"fe-archive", []string{"--fe-dir", "/opt/fe"}, []string{"SRB_SSH_CONN=ssh://root:p%40ss-word-9@127.0.0.1:22?no_host_key_check=true&host_key=AAAA"}, "must be checked"},
 		{"fe-fetch", []string{"--remote-path", "/tmp/x", "--local-path", "/nonexistent-dir/x"}, s.Env(), "does not exist"},
 		{"fe-fetch", []string{"--remote-path", "/tmp/x", "--local-path", filepath.Join(t.TempDir(), "x"), "--sha256", "abc"}, s.Env(), "not a hex SHA-256"},
 		{"fe-extract", []string{"--local-path", "/nonexistent.tar.gz", "--fe-dir", "/opt/fe"}, s.Env(), "no such file"},

@@ -1,3 +1,5 @@
+//go:build e2e
+
 // Package fe_test drives fe-archive, fe-fetch and fe-extract as processes
 // against a real OpenSSH sshd serving a StarRocks-like FE folder. The only
 // in-process SSH server (fault_test.go) injects a dropped or stalled

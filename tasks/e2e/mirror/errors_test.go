@@ -1,3 +1,5 @@
+//go:build e2e
+
 package mirror_test
 
 import (
@@ -39,11 +41,11 @@ func TestMirrorEndpointErrors(t *testing.T) {
 	}{
 		{"missing source bucket", "nope/sr", "dst/sr", good, "list source s3://nope/sr/: no such bucket"},
 		{"missing target bucket", "src/sr", "nope/sr", good, "list target s3://nope/sr/: no such bucket"},
-		{"wrong source secret", "src/sr", "dst/sr", with("SOURCE_SECRET_KEY=" + wrongSecret), "list source s3://src/sr/: credentials rejected"},
-		{"wrong target secret", "src/sr", "dst/sr", with("TARGET_SECRET_KEY=" + wrongSecret), "list target s3://dst/sr/: credentials rejected"},
-		{"unknown source key", "src/sr", "dst/sr", with("SOURCE_ACCESS_KEY=nobody"), "list source s3://src/sr/: credentials rejected"},
-		{"unreachable source", "src/sr", "dst/sr", with(fmt.Sprintf("SOURCE_ENDPOINT=http://127.0.0.1:%d", closed)), "list source s3://src/sr/: endpoint unreachable"},
-		{"unreachable target", "src/sr", "dst/sr", with(fmt.Sprintf("TARGET_ENDPOINT=http://127.0.0.1:%d", closed)), "list target s3://dst/sr/: endpoint unreachable"},
+		{"wrong source secret", "src/sr", "dst/sr", with("SRB_SOURCE_SECRET_KEY=" + wrongSecret), "list source s3://src/sr/: credentials rejected"},
+		{"wrong target secret", "src/sr", "dst/sr", with("SRB_TARGET_SECRET_KEY=" + wrongSecret), "list target s3://dst/sr/: credentials rejected"},
+		{"unknown source key", "src/sr", "dst/sr", with("SRB_SOURCE_ACCESS_KEY=nobody"), "list source s3://src/sr/: credentials rejected"},
+		{"unreachable source", "src/sr", "dst/sr", with(fmt.Sprintf("SRB_SOURCE_ENDPOINT=http://127.0.0.1:%d", closed)), "list source s3://src/sr/: endpoint unreachable"},
+		{"unreachable target", "src/sr", "dst/sr", with(fmt.Sprintf("SRB_TARGET_ENDPOINT=http://127.0.0.1:%d", closed)), "list target s3://dst/sr/: endpoint unreachable"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := testbed.Task(t, "mirror", "--source", tc.source, "--target", tc.target, "--retries", "1").
@@ -60,8 +62,8 @@ func TestMirrorEndpointErrors(t *testing.T) {
 // Bad flags exit 2 before any request.
 func TestMirrorUsageErrors(t *testing.T) {
 	// No server: a usage error must be found without one.
-	envs := []string{"SOURCE_ENDPOINT=http://127.0.0.1:1", "SOURCE_ACCESS_KEY=k", "SOURCE_SECRET_KEY=s3cr3t-value",
-		"TARGET_ENDPOINT=http://127.0.0.1:1", "TARGET_ACCESS_KEY=k", "TARGET_SECRET_KEY=s3cr3t-value"}
+	envs := []string{"SRB_SOURCE_ENDPOINT=http://127.0.0.1:1", "SRB_SOURCE_ACCESS_KEY=k", "SRB_SOURCE_SECRET_KEY=s3cr3t-value",
+		"SRB_TARGET_ENDPOINT=http://127.0.0.1:1", "SRB_TARGET_ACCESS_KEY=k", "SRB_TARGET_SECRET_KEY=s3cr3t-value"}
 	for _, tc := range []struct {
 		name    string
 		args    []string
@@ -82,7 +84,7 @@ func TestMirrorUsageErrors(t *testing.T) {
 		{"bad exclude", []string{"--source", "bkt/p", "--target", "bkt2/p", "--exclude", "data/[abc"}, envs, "unclosed character class"},
 		{"verify with dry-run", []string{"--source", "bkt/p", "--target", "bkt2/p", "--verify", "--dry-run"}, envs, "nothing to verify"},
 		{"bad endpoint", []string{"--source", "bkt/p", "--target", "bkt2/p", "--target-endpoint", "minio:9000"}, envs, "invalid endpoint"},
-		{"incomplete credentials", []string{"--source", "bkt/p", "--target", "bkt2/p"}, []string{"TARGET_ACCESS_KEY=k"}, "incomplete credentials"},
+		{"incomplete credentials", []string{"--source", "bkt/p", "--target", "bkt2/p"}, []string{"SRB_TARGET_ACCESS_KEY=k"}, "incomplete credentials"},
 		{"stray argument", []string{"--source", "bkt/p", "--target", "bkt2/p", "extra"}, envs, "unexpected argument"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

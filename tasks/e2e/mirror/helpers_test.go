@@ -1,3 +1,5 @@
+//go:build e2e
+
 package mirror_test
 
 import (
@@ -30,8 +32,8 @@ func direct(m *testbed.MinIO) side { return side{m: m, endpoint: m.Endpoint()} }
 // env gives the task both endpoints and their credentials the documented way.
 func env(src, dst side) []string {
 	return []string{
-		"SOURCE_ENDPOINT=" + src.endpoint, "SOURCE_ACCESS_KEY=" + src.m.AccessKey, "SOURCE_SECRET_KEY=" + src.m.SecretKey,
-		"TARGET_ENDPOINT=" + dst.endpoint, "TARGET_ACCESS_KEY=" + dst.m.AccessKey, "TARGET_SECRET_KEY=" + dst.m.SecretKey,
+		"SRB_SOURCE_ENDPOINT=" + src.endpoint, "SRB_SOURCE_ACCESS_KEY=" + src.m.AccessKey, "SRB_SOURCE_SECRET_KEY=" + src.m.SecretKey,
+		"SRB_TARGET_ENDPOINT=" + dst.endpoint, "SRB_TARGET_ACCESS_KEY=" + dst.m.AccessKey, "SRB_TARGET_SECRET_KEY=" + dst.m.SecretKey,
 	}
 }
 

@@ -1,3 +1,5 @@
+//go:build e2e
+
 // Package mirror_test drives the mirror binary as a process against real
 // MinIO servers: two for the streamed path, one for the server-side path,
 // and a fault proxy (pkg/testbed) where a failure must happen at a precise

@@ -1,3 +1,5 @@
+//go:build e2e
+
 // Package s3_test drives s3-upload and s3-download as processes against a
 // real MinIO server.
 package s3_test

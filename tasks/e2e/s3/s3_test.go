@@ -1,3 +1,5 @@
+//go:build e2e
+
 package s3_test
 
 import (
@@ -19,7 +21,7 @@ import (
 
 // s3env gives a task the server's endpoint and credentials the standard way.
 func s3env(m *testbed.MinIO) []string {
-	return append(m.Env("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), "S3_ENDPOINT="+m.Endpoint())
+	return append(m.Env("SRB_S3_ACCESS_KEY", "SRB_S3_SECRET_KEY"), "SRB_S3_ENDPOINT="+m.Endpoint())
 }
 
 func TestS3RoundTrip(t *testing.T) {
@@ -33,7 +35,7 @@ func TestS3RoundTrip(t *testing.T) {
 		t.Run(fmt.Sprintf("%d", size), func(t *testing.T) {
 			path, sum := testbed.RandomFile(t, src, size)
 			key := fmt.Sprintf("fe/2026-11-24T00:00:00Z/fe meta+%d.tar.gz", size)
-			up := testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", key, "--file", path).
+			up := testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", key, "--local-path", path).
 				Env(s3env(m)...).Secrets(m.SecretKey).Run()
 			testbed.WantCode(t, up, 0)
 			if up.Str("sha256") != sum || up.Num("size") != size || up.Str("bucket") != "backups" || up.Str("key") != key {
@@ -49,13 +51,13 @@ func TestS3RoundTrip(t *testing.T) {
 
 			dst := t.TempDir()
 			out := filepath.Join(dst, "restored.tar.gz")
-			down := testbed.Task(t, "s3-download", "--bucket", "backups", "--key", key, "--file", out).
+			down := testbed.Task(t, "s3-download", "--bucket", "backups", "--key", key, "--local-path", out).
 				Env(s3env(m)...).Secrets(m.SecretKey).Run()
 			testbed.WantCode(t, down, 0)
 			if got := testbed.FileSHA256(t, out); got != sum {
 				t.Fatalf("downloaded bytes differ: sha256 %s, want %s", got, sum)
 			}
-			if down.Str("sha256") != sum || down.Num("size") != size || down.Fields["verified"] != true || down.Str("file") != out {
+			if down.Str("sha256") != sum || down.Num("size") != size || down.Fields["verified"] != true || down.Str("local_path") != out {
 				t.Fatalf("download result %s", down.Line)
 			}
 			testbed.WantEntries(t, dst, "restored.tar.gz")
@@ -72,9 +74,9 @@ func TestS3UploadNeverReplacesWithoutOverwrite(t *testing.T) {
 	dir := t.TempDir()
 	first, firstSum := testbed.RandomFile(t, dir, 1000)
 	second, secondSum := testbed.RandomFile(t, dir, 2000)
-	testbed.WantCode(t, testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "fe/a.tar.gz", "--file", first).Env(s3env(m)...).Run(), 0)
+	testbed.WantCode(t, testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "fe/a.tar.gz", "--local-path", first).Env(s3env(m)...).Run(), 0)
 
-	again := testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "fe/a.tar.gz", "--file", second).Env(s3env(m)...).Run()
+	again := testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "fe/a.tar.gz", "--local-path", second).Env(s3env(m)...).Run()
 	testbed.WantCode(t, again, 1)
 	if !strings.Contains(again.Str("error"), "already exists") {
 		t.Fatalf("error should say the key exists: %s", again.Str("error"))
@@ -84,7 +86,7 @@ func TestS3UploadNeverReplacesWithoutOverwrite(t *testing.T) {
 		t.Fatalf("the first upload was replaced: %v %v", obj.UserMetadata, err)
 	}
 
-	over := testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "fe/a.tar.gz", "--file", second, "--overwrite").Env(s3env(m)...).Run()
+	over := testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "fe/a.tar.gz", "--local-path", second, "--overwrite").Env(s3env(m)...).Run()
 	testbed.WantCode(t, over, 0)
 	obj, err = m.Client().StatObject(ctx, "backups", "fe/a.tar.gz", minio.StatObjectOptions{})
 	if err != nil || obj.UserMetadata["Sha256"] != secondSum {
@@ -99,7 +101,7 @@ func TestS3DownloadRefusesTamperedObject(t *testing.T) {
 		t.Fatal(err)
 	}
 	src, sum := testbed.RandomFile(t, t.TempDir(), 20<<20)
-	testbed.WantCode(t, testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "k", "--file", src, "--part-size", "5MiB").Env(s3env(m)...).Run(), 0)
+	testbed.WantCode(t, testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "k", "--local-path", src, "--part-size", "5MiB").Env(s3env(m)...).Run(), 0)
 
 	// Same size, same metadata, one byte different: only the digest can tell.
 	data, _ := os.ReadFile(src)
@@ -109,7 +111,7 @@ func TestS3DownloadRefusesTamperedObject(t *testing.T) {
 		t.Fatal(err)
 	}
 	dst := t.TempDir()
-	r := testbed.Task(t, "s3-download", "--bucket", "backups", "--key", "k", "--file", filepath.Join(dst, "out")).Env(s3env(m)...).Run()
+	r := testbed.Task(t, "s3-download", "--bucket", "backups", "--key", "k", "--local-path", filepath.Join(dst, "out")).Env(s3env(m)...).Run()
 	testbed.WantCode(t, r, 1)
 	if !strings.Contains(r.Str("error"), "sha256 mismatch") {
 		t.Fatalf("error should name the mismatch: %s", r.Str("error"))
@@ -121,7 +123,7 @@ func TestS3DownloadRefusesTamperedObject(t *testing.T) {
 	if err := os.WriteFile(keep, []byte("previous"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	testbed.WantCode(t, testbed.Task(t, "s3-download", "--bucket", "backups", "--key", "k", "--file", keep).Env(s3env(m)...).Run(), 1)
+	testbed.WantCode(t, testbed.Task(t, "s3-download", "--bucket", "backups", "--key", "k", "--local-path", keep).Env(s3env(m)...).Run(), 1)
 	if b, _ := os.ReadFile(keep); string(b) != "previous" {
 		t.Fatalf("failed download changed the existing file: %q", b)
 	}
@@ -139,7 +141,7 @@ func TestS3DownloadUnverifiedObject(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "plain")
-	r := testbed.Task(t, "s3-download", "--bucket", "data", "--key", "plain", "--file", out).Env(s3env(m)...).Run()
+	r := testbed.Task(t, "s3-download", "--bucket", "data", "--key", "plain", "--local-path", out).Env(s3env(m)...).Run()
 	testbed.WantCode(t, r, 0)
 	if r.Fields["verified"] != false {
 		t.Fatalf("object without sha256 reported verified: %s", r.Line)
@@ -175,20 +177,20 @@ func TestS3Errors(t *testing.T) {
 		code    int
 		message string
 	}{
-		{"missing bucket", "s3-upload", []string{"--bucket", "nope", "--key", "k", "--file", file}, s3env(m), 1, "no such bucket"},
-		{"missing key flag", "s3-upload", []string{"--bucket", "backups", "--file", file}, s3env(m), 2, "--key"},
-		{"missing key flag (download)", "s3-download", []string{"--bucket", "backups", "--file", file}, s3env(m), 2, "--key"},
-		{"no such key", "s3-download", []string{"--bucket", "backups", "--key", "absent", "--file", filepath.Join(dir, "x")}, s3env(m), 1, "no such key"},
-		{"no such bucket (download)", "s3-download", []string{"--bucket", "nope", "--key", "k", "--file", filepath.Join(dir, "x")}, s3env(m), 1, "no such bucket"},
-		{"wrong secret", "s3-upload", []string{"--bucket", "backups", "--key", "k", "--file", file},
-			[]string{"S3_ENDPOINT=" + m.Endpoint(), "AWS_ACCESS_KEY_ID=" + m.AccessKey, "AWS_SECRET_ACCESS_KEY=" + wrongSecret}, 1, "denied"},
-		{"unreachable endpoint", "s3-upload", []string{"--bucket", "backups", "--key", "k", "--file", file},
-			append(m.Env("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), fmt.Sprintf("S3_ENDPOINT=http://127.0.0.1:%d", closed)), 1, "unreachable"},
-		{"file not readable", "s3-upload", []string{"--bucket", "backups", "--key", "k", "--file", filepath.Join(dir, "absent")}, s3env(m), 2, "not readable"},
-		{"target folder missing", "s3-download", []string{"--bucket", "backups", "--key", "k", "--file", filepath.Join(dir, "no", "x")}, s3env(m), 2, "does not exist"},
-		{"bad endpoint", "s3-upload", []string{"--bucket", "backups", "--key", "k", "--file", file, "--endpoint", "minio:9000"}, s3env(m), 2, "invalid endpoint"},
-		{"bad part size", "s3-upload", []string{"--bucket", "backups", "--key", "k", "--file", file, "--part-size", "1MiB"}, s3env(m), 2, "part-size"},
-		{"incomplete credentials", "s3-upload", []string{"--bucket", "backups", "--key", "k", "--file", file}, []string{"S3_ENDPOINT=" + m.Endpoint(), "AWS_ACCESS_KEY_ID=x"}, 2, "incomplete credentials"},
+		{"missing bucket", "s3-upload", []string{"--bucket", "nope", "--key", "k", "--local-path", file}, s3env(m), 1, "no such bucket"},
+		{"missing key flag", "s3-upload", []string{"--bucket", "backups", "--local-path", file}, s3env(m), 2, "--key"},
+		{"missing key flag (download)", "s3-download", []string{"--bucket", "backups", "--local-path", file}, s3env(m), 2, "--key"},
+		{"no such key", "s3-download", []string{"--bucket", "backups", "--key", "absent", "--local-path", filepath.Join(dir, "x")}, s3env(m), 1, "no such key"},
+		{"no such bucket (download)", "s3-download", []string{"--bucket", "nope", "--key", "k", "--local-path", filepath.Join(dir, "x")}, s3env(m), 1, "no such bucket"},
+		{"wrong secret", "s3-upload", []string{"--bucket", "backups", "--key", "k", "--local-path", file},
+			[]string{"SRB_S3_ENDPOINT=" + m.Endpoint(), "AWS_ACCESS_KEY_ID=" + m.AccessKey, "AWS_SECRET_ACCESS_KEY=" + wrongSecret}, 1, "denied"},
+		{"unreachable endpoint", "s3-upload", []string{"--bucket", "backups", "--key", "k", "--local-path", file},
+			append(m.Env("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), fmt.Sprintf("SRB_S3_ENDPOINT=http://127.0.0.1:%d", closed)), 1, "unreachable"},
+		{"file not readable", "s3-upload", []string{"--bucket", "backups", "--key", "k", "--local-path", filepath.Join(dir, "absent")}, s3env(m), 2, "not readable"},
+		{"target folder missing", "s3-download", []string{"--bucket", "backups", "--key", "k", "--local-path", filepath.Join(dir, "no", "x")}, s3env(m), 2, "does not exist"},
+		{"bad endpoint", "s3-upload", []string{"--bucket", "backups", "--key", "k", "--local-path", file, "--endpoint", "minio:9000"}, s3env(m), 2, "invalid endpoint"},
+		{"bad part size", "s3-upload", []string{"--bucket", "backups", "--key", "k", "--local-path", file, "--part-size", "1MiB"}, s3env(m), 2, "part-size"},
+		{"incomplete credentials", "s3-upload", []string{"--bucket", "backups", "--key", "k", "--local-path", file}, []string{"SRB_S3_ENDPOINT=" + m.Endpoint(), "AWS_ACCESS_KEY_ID=x"}, 2, "incomplete credentials"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -214,13 +216,13 @@ func TestS3AirflowConnection(t *testing.T) {
 	js, _ := json.Marshal(map[string]any{"conn_type": "aws", "login": m.AccessKey, "password": m.SecretKey,
 		"extra": map[string]any{"endpoint_url": m.Endpoint()}})
 	for name, env := range map[string][]string{
-		"uri":     {"S3_CONN=" + uri},
-		"json":    {"S3_CONN=" + string(js)},
-		"conn id": {"S3_CONN=my_minio", "AIRFLOW_CONN_MY_MINIO=" + uri},
+		"uri":     {"SRB_S3_CONN=" + uri},
+		"json":    {"SRB_S3_CONN=" + string(js)},
+		"conn id": {"SRB_S3_CONN=my_minio", "AIRFLOW_CONN_MY_MINIO=" + uri},
 	} {
 		t.Run(name, func(t *testing.T) {
 			key := "via-" + strings.ReplaceAll(name, " ", "-")
-			r := testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", key, "--file", file).Env(env...).Secrets(m.SecretKey).Run()
+			r := testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", key, "--local-path", file).Env(env...).Secrets(m.SecretKey).Run()
 			testbed.WantCode(t, r, 0)
 			if r.Str("sha256") != sum || r.Str("endpoint") != m.Endpoint() {
 				t.Fatalf("%s", r.Line)
@@ -243,7 +245,7 @@ func TestS3UploadSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	r := testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "big", "--file", big).Env(s3env(m)...).
+	r := testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "big", "--local-path", big).Env(s3env(m)...).
 		RunWithSignal(syscall.SIGTERM, 500*time.Millisecond)
 	testbed.WantCode(t, r, 130)
 	if !strings.Contains(r.Str("error"), "cancelled") {
@@ -264,7 +266,7 @@ func TestS3UploadExpectedDigest(t *testing.T) {
 	}
 	file, sum := testbed.RandomFile(t, t.TempDir(), 5000)
 	other := strings.Repeat("0", 64)
-	r := testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "x", "--file", file, "--sha256", other).Env(s3env(m)...).Run()
+	r := testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "x", "--local-path", file, "--sha256", other).Env(s3env(m)...).Run()
 	testbed.WantCode(t, r, 1)
 	if !strings.Contains(r.Str("error"), "not the expected") {
 		t.Fatalf("error %q", r.Str("error"))
@@ -272,8 +274,8 @@ func TestS3UploadExpectedDigest(t *testing.T) {
 	if _, err := m.Client().StatObject(ctx, "backups", "x", minio.StatObjectOptions{}); err == nil {
 		t.Fatal("a file with the wrong digest was uploaded")
 	}
-	testbed.WantCode(t, testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "x", "--file", file, "--sha256", "nothex").Env(s3env(m)...).Run(), 2)
-	testbed.WantCode(t, testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "x", "--file", file, "--sha256", strings.ToUpper(sum)).Env(s3env(m)...).Run(), 0)
+	testbed.WantCode(t, testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "x", "--local-path", file, "--sha256", "nothex").Env(s3env(m)...).Run(), 2)
+	testbed.WantCode(t, testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "x", "--local-path", file, "--sha256", strings.ToUpper(sum)).Env(s3env(m)...).Run(), 0)
 }
 
 func TestS3DownloadLatestUnder(t *testing.T) {
@@ -286,24 +288,24 @@ func TestS3DownloadLatestUnder(t *testing.T) {
 	var newestSum string
 	for _, k := range []string{"fe/2026-11-22T01-00-00Z/fe-meta.tar.gz", "fe/2026-11-23T01-00-00Z/fe-meta.tar.gz"} {
 		file, sum := testbed.RandomFile(t, dir, int64(1000+len(newestSum)))
-		testbed.WantCode(t, testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", k, "--file", file).Env(s3env(m)...).Run(), 0)
+		testbed.WantCode(t, testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", k, "--local-path", file).Env(s3env(m)...).Run(), 0)
 		newestSum = sum
 		time.Sleep(1100 * time.Millisecond) // S3 modification times have one-second resolution
 	}
 	// An object outside the prefix, written last, is not a candidate.
 	file, _ := testbed.RandomFile(t, dir, 10)
-	testbed.WantCode(t, testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "other/x", "--file", file).Env(s3env(m)...).Run(), 0)
+	testbed.WantCode(t, testbed.Task(t, "s3-upload", "--bucket", "backups", "--key", "other/x", "--local-path", file).Env(s3env(m)...).Run(), 0)
 
 	out := filepath.Join(t.TempDir(), "fe.tar.gz")
-	r := testbed.Task(t, "s3-download", "--bucket", "backups", "--latest-under", "fe/", "--file", out).Env(s3env(m)...).Run()
+	r := testbed.Task(t, "s3-download", "--bucket", "backups", "--latest-under", "fe/", "--local-path", out).Env(s3env(m)...).Run()
 	testbed.WantCode(t, r, 0)
 	if r.Str("key") != "fe/2026-11-23T01-00-00Z/fe-meta.tar.gz" || r.Str("sha256") != newestSum || testbed.FileSHA256(t, out) != newestSum {
 		t.Fatalf("wrong object chosen: %s", r.Line)
 	}
-	r = testbed.Task(t, "s3-download", "--bucket", "backups", "--latest-under", "nothing-here/", "--file", out).Env(s3env(m)...).Run()
+	r = testbed.Task(t, "s3-download", "--bucket", "backups", "--latest-under", "nothing-here/", "--local-path", out).Env(s3env(m)...).Run()
 	testbed.WantCode(t, r, 1)
 	if !strings.Contains(r.Str("error"), "no object under") {
 		t.Fatalf("error %q", r.Str("error"))
 	}
-	testbed.WantCode(t, testbed.Task(t, "s3-download", "--bucket", "backups", "--key", "k", "--latest-under", "fe/", "--file", out).Env(s3env(m)...).Run(), 2)
+	testbed.WantCode(t, testbed.Task(t, "s3-download", "--bucket", "backups", "--key", "k", "--latest-under", "fe/", "--local-path", out).Env(s3env(m)...).Run(), 2)
 }
