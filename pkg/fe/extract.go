@@ -7,12 +7,15 @@ import (
 	"io"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/starrocks-backup/srbackup/pkg/archive"
+	"github.com/starrocks-backup/srbackup/pkg/checksum"
+	"github.com/starrocks-backup/srbackup/pkg/localfile"
 	"github.com/starrocks-backup/srbackup/pkg/sshx"
 	"github.com/starrocks-backup/srbackup/pkg/usage"
 )
@@ -59,7 +62,7 @@ func (o *ExtractOptions) validate() error {
 	}
 	fi, err := os.Stat(o.LocalPath)
 	if err != nil {
-		return usage.Errorf("--local-path %s: %v", o.LocalPath, unwrapPathErr(err))
+		return usage.Errorf("--local-path %s: %v", o.LocalPath, localfile.Reason(err))
 	}
 	if !fi.Mode().IsRegular() {
 		return usage.Errorf("--local-path %s is not a regular file", o.LocalPath)
@@ -85,14 +88,6 @@ func (o *ExtractOptions) validate() error {
 		o.now = time.Now
 	}
 	return nil
-}
-
-func unwrapPathErr(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // checked is what the local check of the archive learned.
@@ -159,7 +154,7 @@ func Extract(ctx context.Context, o ExtractOptions) (*ExtractResult, error) {
 	}
 	res.SHA256, res.Size, res.Files = ck.sum.SHA256, ck.sum.Size, ck.sum.Files
 	res.ImageVersion, res.ClusterID = ck.version, ck.clusterID
-	if !contains(ck.sum.TopLevel, "meta") {
+	if !slices.Contains(ck.sum.TopLevel, "meta") {
 		log.Warn().Strs("top_level", ck.sum.TopLevel).Msg("the archive holds no meta/ folder: only its other entries are restored")
 	}
 	log.Info().Str("local_path", o.LocalPath).Int("files", ck.sum.Files).Strs("top_level", ck.sum.TopLevel).
@@ -226,15 +221,6 @@ func Extract(ctx context.Context, o ExtractOptions) (*ExtractResult, error) {
 	return res, nil
 }
 
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 // extractor holds one restore's remote state.
 type extractor struct {
 	c       *sshx.Client
@@ -285,7 +271,7 @@ func (x *extractor) stage(ctx context.Context, ck *checked) error {
 	if errors.As(err, &re) && re.ExitCode == 4 {
 		remote, _ := kv(out, "sha256")
 		return fmt.Errorf("the archive pushed to %s has sha256 %s, the local file %s: %w; nothing was changed",
-			x.c.Target(), remote, ck.sum.SHA256, ErrChecksumMismatch)
+			x.c.Target(), remote, ck.sum.SHA256, checksum.ErrMismatch)
 	}
 	if err != nil {
 		return fmt.Errorf("extract the archive on %s: %w; nothing was changed", x.c.Target(), err)

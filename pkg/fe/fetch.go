@@ -2,15 +2,13 @@ package fe
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/rs/zerolog"
 
+	"github.com/starrocks-backup/srbackup/pkg/checksum"
+	"github.com/starrocks-backup/srbackup/pkg/localfile"
 	"github.com/starrocks-backup/srbackup/pkg/sshx"
 	"github.com/starrocks-backup/srbackup/pkg/usage"
 )
@@ -36,12 +34,6 @@ type FetchResult struct {
 	BytesPerSec   float64 `json:"bytes_per_s,omitempty"`
 }
 
-// ErrChecksumMismatch is returned when a fetched or pushed file does not
-// have the expected SHA-256.
-var ErrChecksumMismatch = errors.New("sha256 mismatch")
-
-var hexDigest = regexp.MustCompile(`^[0-9a-f]{64}$`)
-
 func (o *FetchOptions) validate() error {
 	if o.RemotePath == "" {
 		return usage.Errorf("--remote-path is required")
@@ -49,18 +41,11 @@ func (o *FetchOptions) validate() error {
 	if strings.ContainsRune(o.RemotePath, 0) {
 		return usage.Errorf("--remote-path holds a NUL byte")
 	}
-	if o.LocalPath == "" {
-		return usage.Errorf("--local-path is required")
+	if err := localfile.CheckOutput("--local-path", o.LocalPath); err != nil {
+		return err
 	}
-	dir := filepath.Dir(o.LocalPath)
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return usage.Errorf("--local-path %s: folder %s does not exist", o.LocalPath, dir)
-	}
-	if fi, err := os.Stat(o.LocalPath); err == nil && fi.IsDir() {
-		return usage.Errorf("--local-path %s is a folder; give the file's path", o.LocalPath)
-	}
-	o.SHA256 = strings.ToLower(strings.TrimSpace(o.SHA256))
-	if o.SHA256 != "" && !hexDigest.MatchString(o.SHA256) {
+	o.SHA256 = checksum.Normalize(o.SHA256)
+	if o.SHA256 != "" && !checksum.IsSHA256(o.SHA256) {
 		return usage.Errorf("--sha256 %q is not a hex SHA-256 (64 characters)", o.SHA256)
 	}
 	return nil
@@ -114,7 +99,7 @@ func Fetch(ctx context.Context, o FetchOptions) (*FetchResult, error) {
 		}
 		if sum != want {
 			return fmt.Errorf("fetch %s: %w: the downloaded bytes have %s, %s says %s; nothing written to %s",
-				o.RemotePath, ErrChecksumMismatch, sum, with, want, o.LocalPath)
+				o.RemotePath, checksum.ErrMismatch, sum, with, want, o.LocalPath)
 		}
 		res.VerifiedWith = with
 		return nil

@@ -1,7 +1,6 @@
 package fe
 
 import (
-	"fmt"
 	"path"
 	"sort"
 	"strconv"
@@ -99,9 +98,4 @@ func (p *Plan) Script() string {
 	}
 	s.Line(`echo swapped`)
 	return s.String()
-}
-
-// String describes the plan for logs.
-func (p *Plan) String() string {
-	return fmt.Sprintf("%d entries of %s replaced from %s", len(p.Names), p.Dir, p.Staging)
 }

@@ -284,8 +284,8 @@ func putOptions(info minio.ObjectInfo, etag string) minio.PutObjectOptions {
 // partSizeFor returns base, or a larger multiple of 1 MiB when an object
 // of size would need more than 10,000 parts of base.
 func partSizeFor(size, base int64) int64 {
-	if min := (size + maxParts - 1) / maxParts; min > base {
-		return (min + 1<<20 - 1) &^ (1<<20 - 1)
+	if least := (size + maxParts - 1) / maxParts; least > base {
+		return (least + 1<<20 - 1) &^ (1<<20 - 1)
 	}
 	return base
 }

@@ -2,10 +2,7 @@ package s3xfer
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -17,6 +14,8 @@ import (
 
 	"github.com/starrocks-backup/srbackup/pkg/atomicfile"
 	"github.com/starrocks-backup/srbackup/pkg/bytesize"
+	"github.com/starrocks-backup/srbackup/pkg/checksum"
+	"github.com/starrocks-backup/srbackup/pkg/localfile"
 	"github.com/starrocks-backup/srbackup/pkg/s3conf"
 	"github.com/starrocks-backup/srbackup/pkg/usage"
 )
@@ -69,31 +68,20 @@ func (o *DownloadOptions) latest(ctx context.Context, cl *s3.Client) (string, er
 	return aws.ToString(best.Key), nil
 }
 
-// ErrChecksumMismatch is returned when the downloaded bytes do not match the
-// SHA-256 stored with the object.
-var ErrChecksumMismatch = errors.New("sha256 mismatch")
-
 // Download fetches an object with concurrent ranged GETs into a temporary
 // file beside LocalPath, checks it against the SHA-256 stored at upload, and only
 // then renames it to LocalPath. On any failure nothing is left there (an
 // earlier file there is kept) and the temporary file is removed.
 func Download(ctx context.Context, o DownloadOptions) (*DownloadResult, error) {
 	log := zerolog.Ctx(ctx)
-	if o.LocalPath == "" {
-		return nil, usage.Errorf("--local-path is required")
-	}
 	if (o.Key == "") == (o.LatestUnder == "") {
 		return nil, usage.Errorf("give exactly one of --key and --latest-under")
 	}
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	dir := filepath.Dir(o.LocalPath)
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return nil, usage.Errorf("--local-path %s: target folder %s does not exist", o.LocalPath, dir)
-	}
-	if fi, err := os.Stat(o.LocalPath); err == nil && fi.IsDir() {
-		return nil, usage.Errorf("--local-path %s is a folder; give the file's path", o.LocalPath)
+	if err := localfile.CheckOutput("--local-path", o.LocalPath); err != nil {
+		return nil, err
 	}
 	cfg, cl, tm, err := o.clients(ctx)
 	if err != nil {
@@ -158,7 +146,7 @@ func Download(ctx context.Context, o DownloadOptions) (*DownloadResult, error) {
 	case want != sum:
 		res.SHA256 = sum
 		return res, fmt.Errorf("download %s: %w: content has %s, stored sha256 is %s; nothing written to %s",
-			o.url(), ErrChecksumMismatch, sum, want, o.LocalPath)
+			o.url(), checksum.ErrMismatch, sum, want, o.LocalPath)
 	default:
 		res.Verified = true
 	}

@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
-	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -132,29 +131,4 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
-}
-
-// regularFile checks that path names a readable regular file.
-func openRegular(path, flag string) (*os.File, os.FileInfo, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, usage.Errorf("%s %s: file not readable: %v", flag, path, unwrapPath(err))
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, nil, usage.Errorf("%s %s: %v", flag, path, unwrapPath(err))
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, nil, usage.Errorf("%s %s: not a regular file", flag, path)
-	}
-	return f, fi, nil
-}
-
-func unwrapPath(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/starrocks-backup/srbackup/pkg/bytesize"
+	"github.com/starrocks-backup/srbackup/pkg/checksum"
+	"github.com/starrocks-backup/srbackup/pkg/localfile"
 	"github.com/starrocks-backup/srbackup/pkg/s3conf"
 	"github.com/starrocks-backup/srbackup/pkg/usage"
 )
@@ -52,11 +54,11 @@ func Upload(ctx context.Context, o UploadOptions) (*UploadResult, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	o.SHA256 = strings.ToLower(strings.TrimSpace(o.SHA256))
-	if o.SHA256 != "" && !isHexDigest(o.SHA256) {
+	o.SHA256 = checksum.Normalize(o.SHA256)
+	if o.SHA256 != "" && !checksum.IsSHA256(o.SHA256) {
 		return nil, usage.Errorf("--sha256 %q is not a hex SHA-256 digest", o.SHA256)
 	}
-	f, fi, err := openRegular(o.LocalPath, "--local-path")
+	f, fi, err := localfile.OpenRegular("--local-path", o.LocalPath)
 	if err != nil {
 		return nil, err
 	}
@@ -140,16 +142,4 @@ func contentType(key string) string {
 		return "application/json"
 	}
 	return "application/octet-stream"
-}
-
-func isHexDigest(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for _, c := range s {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }

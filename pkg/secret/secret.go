@@ -7,13 +7,13 @@
 package secret
 
 import (
-	"fmt"
 	"net/url"
 	"os"
 	"sort"
 	"strings"
 	"sync"
 
+	"github.com/starrocks-backup/srbackup/pkg/localfile"
 	"github.com/starrocks-backup/srbackup/pkg/usage"
 )
 
@@ -43,7 +43,7 @@ func LookupFrom(getenv Getenv, name string) (string, error) {
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", usage.Errorf("cannot read secret file given by %s%s: %v", name, FileSuffix, pathErr(err))
+		return "", usage.Errorf("cannot read secret file %s given by %s%s: %v", path, name, FileSuffix, localfile.Reason(err))
 	}
 	v := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
 	if v == "" {
@@ -51,14 +51,6 @@ func LookupFrom(getenv Getenv, name string) (string, error) {
 	}
 	Register(v)
 	return v, nil
-}
-
-// pathErr keeps the reason of a file error without repeating the path.
-func pathErr(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return fmt.Errorf("%s %s: %w", pe.Op, pe.Path, pe.Err)
-	}
-	return err
 }
 
 // minLen is the shortest value that is masked: masking one or two characters

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/starrocks-backup/srbackup/pkg/conn"
+	"github.com/starrocks-backup/srbackup/pkg/localfile"
 	"github.com/starrocks-backup/srbackup/pkg/secret"
 	"github.com/starrocks-backup/srbackup/pkg/usage"
 )
@@ -35,7 +36,7 @@ func resolveAuth(cfg *Config, o Options, c *conn.Connection, getenv func(string)
 		keyFile = expandHome(getenv, keyFile)
 		b, err := os.ReadFile(keyFile)
 		if err != nil {
-			return usage.Errorf("%s %s: cannot read the private key: %s", keyFrom, keyFile, fileErr(err))
+			return usage.Errorf("%s %s: cannot read the private key: %s", keyFrom, keyFile, localfile.Reason(err))
 		}
 		registerKey(string(b))
 		s, err := parseKey("key file "+keyFile, b, passphrase)

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/starrocks-backup/srbackup/pkg/conn"
+	"github.com/starrocks-backup/srbackup/pkg/localfile"
 	"github.com/starrocks-backup/srbackup/pkg/usage"
 )
 
@@ -223,7 +224,7 @@ func useKnownHosts(cfg *Config, file string, getenv func(string) string) error {
 	source := "known_hosts file " + file
 	if _, err := os.Stat(file); err != nil || file == "" {
 		if explicit {
-			return usage.Errorf("--known-hosts %s: %s", file, fileErr(err))
+			return usage.Errorf("--known-hosts %s: %s", file, localfile.Reason(err))
 		}
 		// No file: every host is unknown. Say so when the host answers.
 		cfg.hostKey = func(_ string, _ net.Addr, offered ssh.PublicKey) error {

@@ -16,15 +16,6 @@ func Quote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// QuoteAll quotes each value and joins them with spaces.
-func QuoteAll(values ...string) string {
-	q := make([]string, len(values))
-	for i, v := range values {
-		q[i] = Quote(v)
-	}
-	return strings.Join(q, " ")
-}
-
 // CheckRemotePath returns a usage error when p cannot be a remote absolute
 // path: empty, relative, or holding a NUL byte (which no shell argument can
 // carry).

@@ -11,6 +11,7 @@
 package sshx
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"os"
@@ -116,9 +117,9 @@ func (o Options) Resolve() (*Config, error) {
 		c = &conn.Connection{}
 	}
 	cfg := &Config{
-		Host:           firstNonEmpty(o.Host, c.Host),
+		Host:           cmp.Or(o.Host, c.Host),
 		Port:           o.Port,
-		User:           firstNonEmpty(o.User, c.Login),
+		User:           cmp.Or(o.User, c.Login),
 		ConnectTimeout: o.ConnectTimeout,
 		CommandTimeout: o.CommandTimeout,
 		KeepAlive:      o.KeepAlive,
@@ -187,15 +188,6 @@ func resolveTimeouts(cfg *Config, c *conn.Connection) error {
 	return nil
 }
 
-func firstNonEmpty(v ...string) string {
-	for _, s := range v {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
 // homeFile returns ~/rel, or "" when there is no home folder.
 func homeFile(getenv func(string) string, rel string) string {
 	home := getenv("HOME")
@@ -228,13 +220,6 @@ func registerKey(pem string) {
 			secret.Register(l)
 		}
 	}
-}
-
-func fileErr(err error) string {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err.Error()
-	}
-	return err.Error()
 }
 
 // String describes the configuration for a log line (no secret).
