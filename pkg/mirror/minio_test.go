@@ -118,7 +118,7 @@ func TestListerCancelledIsNotComplete(t *testing.T) {
 	}
 	// Complete listing: all entries, then the channel closes.
 	ch := make(chan page)
-	go (&lister{side: "source", client: cl, loc: Location{Bucket: "bkt", Prefix: "k/"}, backoff: func(int) {}}).run(ctx, ch)
+	go (&lister{side: "source", client: cl, loc: Location{Bucket: "bkt", Prefix: "k/"}}).run(ctx, ch)
 	n := 0
 	for p := range ch {
 		if p.err != nil {
@@ -134,7 +134,7 @@ func TestListerCancelledIsNotComplete(t *testing.T) {
 	ch = make(chan page)
 	done := make(chan struct{})
 	go func() {
-		(&lister{side: "source", client: cl, loc: Location{Bucket: "bkt", Prefix: "k/"}, backoff: func(int) {}}).run(lctx, ch)
+		(&lister{side: "source", client: cl, loc: Location{Bucket: "bkt", Prefix: "k/"}}).run(lctx, ch)
 		close(done)
 	}()
 	if p := <-ch; len(p.entries) != pageSize {
