@@ -253,12 +253,25 @@ func putOptions(info minio.ObjectInfo, etag string) minio.PutObjectOptions {
 	return minio.PutObjectOptions{
 		UserMetadata:       meta,
 		ContentType:        info.ContentType,
-		ContentEncoding:    info.Metadata.Get("Content-Encoding"),
+		ContentEncoding:    contentEncoding(info.Metadata.Get("Content-Encoding")),
 		ContentDisposition: info.Metadata.Get("Content-Disposition"),
 		ContentLanguage:    info.Metadata.Get("Content-Language"),
 		CacheControl:       info.Metadata.Get("Cache-Control"),
 		Expires:            info.Expires,
 	}
+}
+
+// contentEncoding is the object's Content-Encoding without aws-chunked,
+// which is how a request body was sent, not what the object holds (some
+// servers, versitygw, keep it: "aws-chunked,gzip").
+func contentEncoding(v string) string {
+	var keep []string
+	for _, e := range strings.Split(v, ",") {
+		if e = strings.TrimSpace(e); e != "" && !strings.EqualFold(e, "aws-chunked") {
+			keep = append(keep, e)
+		}
+	}
+	return strings.Join(keep, ",")
 }
 
 // partSizeFor returns base, or a larger multiple of 1 MiB when an object

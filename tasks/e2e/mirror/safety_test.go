@@ -47,7 +47,7 @@ func removeSetUp(t *testing.T) (a, b *testbed.MinIO) {
 
 var targetOnly = []string{"sr/data/old-1.dat", "sr/data/old-2.dat", "sr/meta/old.meta"}
 
-func allExist(t *testing.T, m *testbed.MinIO, bkt string, keys ...string) {
+func allExist(t *testing.T, m testbed.S3Server, bkt string, keys ...string) {
 	t.Helper()
 	for _, k := range keys {
 		if !exists(t, m, bkt, k) {
@@ -267,7 +267,7 @@ func TestMirrorSIGTERM(t *testing.T) {
 	}
 }
 
-func countObjects(m *testbed.MinIO, bkt string) int {
+func countObjects(m testbed.S3Server, bkt string) int {
 	n := 0
 	for o := range m.Client().ListObjectsIter(context.Background(), bkt, minio.ListObjectsOptions{Recursive: true}) {
 		if o.Err != nil {
