@@ -249,3 +249,51 @@ func TestTargetListingTurnsMetadataOn(t *testing.T) {
 	}
 	t.Logf("%d HEADs for 300 multipart objects", res.Heads)
 }
+
+// A run stopped mid-copy (killed, or its target gone when it tried to
+// abort) leaves an incomplete multipart upload at the target. The next run
+// aborts it before copying the key again, and says so; an upload of a key
+// it does not copy is left alone. Sizes are lowered so that a 12 MiB
+// object takes the multipart path.
+func TestStaleMultipartUploadAborted(t *testing.T) {
+	a, b := testbed.NewMinIO(t), testbed.NewMinIO(t)
+	ctx := zerolog.Nop().WithContext(context.Background())
+	for _, m := range []*testbed.MinIO{a, b} {
+		if err := m.MakeBucket(ctx, "bkt", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data := bytes.Repeat([]byte("segment!"), 12<<20/8)
+	if _, err := a.Client().PutObject(ctx, "bkt", "src/seg.dat", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// What the killed run left: an upload of the key with one part, and
+	// another tool's upload of a key this run does not copy.
+	core := minio.Core{Client: b.Client()}
+	for _, key := range []string{"dst/seg.dat", "dst/other.dat"} {
+		id, err := core.NewMultipartUpload(ctx, "bkt", key, minio.PutObjectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := core.PutObjectPart(ctx, "bkt", key, id, 1, bytes.NewReader(data[:5<<20]), 5<<20, minio.PutObjectPartOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(10 * time.Millisecond) // the run starts after those uploads
+	o := Options{Source: input(a), Target: input(b), SourcePath: "bkt/src", TargetPath: "bkt/dst", Workers: 2,
+		singlePutMax: 5 << 20, partSize: 5 << 20}
+	res, err := Run(ctx, o)
+	if err != nil || res.Copied != 1 || res.AbortedUploads != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	var left []string
+	for u := range b.Client().ListIncompleteUploads(ctx, "bkt", "", true) {
+		left = append(left, u.Key)
+	}
+	if fmt.Sprint(left) != "[dst/other.dat]" {
+		t.Fatalf("incomplete uploads left: %v, want only dst/other.dat", left)
+	}
+	if got, _ := sum(t, b.Client(), "bkt", "dst/seg.dat"); got != sha256.Sum256(data) {
+		t.Fatal("copied object differs")
+	}
+}
