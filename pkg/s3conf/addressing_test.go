@@ -13,10 +13,10 @@ import (
 // write it.
 func TestAddressingStyleFromConnection(t *testing.T) {
 	for conn, want := range map[string]string{
-		`{"conn_type": "aws", "extra": {"endpoint_url": "http://minio:9000"}}`:                                                      AddressingAuto,
-		`{"conn_type": "aws", "extra": {"endpoint_url": "http://minio:9000", "addressing_style": "virtual"}}`:                        AddressingVirtual,
+		`{"conn_type": "aws", "extra": {"endpoint_url": "http://minio:9000"}}`:                                                        AddressingAuto,
+		`{"conn_type": "aws", "extra": {"endpoint_url": "http://minio:9000", "addressing_style": "virtual"}}`:                         AddressingVirtual,
 		`{"conn_type": "aws", "extra": {"endpoint_url": "http://minio:9000", "config_kwargs": {"s3": {"addressing_style": "path"}}}}`: AddressingPath,
-		`{"conn_type": "aws", "extra": {"s3": {"addressing_style": "Virtual"}}}`:                                                    AddressingVirtual,
+		`{"conn_type": "aws", "extra": {"s3": {"addressing_style": "Virtual"}}}`:                                                      AddressingVirtual,
 	} {
 		c, err := Input{Conn: conn, Getenv: func(string) string { return "" }}.Resolve()
 		if err != nil || c.Addressing != want {
