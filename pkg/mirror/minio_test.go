@@ -32,6 +32,16 @@ func input(m *testbed.MinIO) s3conf.Input {
 	}}
 }
 
+// makeBuckets creates the bucket on each server.
+func makeBuckets(t *testing.T, name string, servers ...*testbed.MinIO) {
+	t.Helper()
+	for _, m := range servers {
+		if err := m.MakeBucket(context.Background(), name, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func sum(t *testing.T, c *minio.Client, bkt, key string) ([32]byte, minio.ObjectInfo) {
 	t.Helper()
 	o, err := c.GetObject(context.Background(), bkt, key, minio.GetObjectOptions{})
@@ -156,11 +166,7 @@ func TestListerCancelledIsNotComplete(t *testing.T) {
 func TestStreamedMultipartAbortsAndRecovers(t *testing.T) {
 	a, b := testbed.NewMinIO(t), testbed.NewMinIO(t)
 	ctx := zerolog.Nop().WithContext(context.Background())
-	for _, m := range []*testbed.MinIO{a, b} {
-		if err := m.MakeBucket(ctx, "bkt", false); err != nil {
-			t.Fatal(err)
-		}
-	}
+	makeBuckets(t, "bkt", a, b)
 	data := make([]byte, 12<<20)
 	for i := range data {
 		data[i] = byte(i * 7 >> 3)
@@ -202,11 +208,7 @@ func TestStreamedMultipartAbortsAndRecovers(t *testing.T) {
 func TestTargetListingTurnsMetadataOn(t *testing.T) {
 	a, b := testbed.NewMinIO(t), testbed.NewMinIO(t)
 	ctx := zerolog.Nop().WithContext(context.Background())
-	for _, m := range []*testbed.MinIO{a, b} {
-		if err := m.MakeBucket(ctx, "bkt", false); err != nil {
-			t.Fatal(err)
-		}
-	}
+	makeBuckets(t, "bkt", a, b)
 	// 300 one-part multipart objects: ETags "...-1", which no single PUT
 	// of the same bytes reproduces.
 	core := minio.Core{Client: a.Client()}
@@ -258,11 +260,7 @@ func TestTargetListingTurnsMetadataOn(t *testing.T) {
 func TestStaleMultipartUploadAborted(t *testing.T) {
 	a, b := testbed.NewMinIO(t), testbed.NewMinIO(t)
 	ctx := zerolog.Nop().WithContext(context.Background())
-	for _, m := range []*testbed.MinIO{a, b} {
-		if err := m.MakeBucket(ctx, "bkt", false); err != nil {
-			t.Fatal(err)
-		}
-	}
+	makeBuckets(t, "bkt", a, b)
 	data := bytes.Repeat([]byte("segment!"), 12<<20/8)
 	if _, err := a.Client().PutObject(ctx, "bkt", "src/seg.dat", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
 		t.Fatal(err)

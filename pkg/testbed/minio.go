@@ -50,15 +50,7 @@ func StartMinIO(dir string) (*MinIO, error) {
 }
 
 // NewMinIO starts a MinIO server for a test and stops it at the test's end.
-func NewMinIO(t testing.TB) *MinIO {
-	t.Helper()
-	m, err := StartMinIO(t.TempDir())
-	if err != nil {
-		t.Fatalf("testbed: cannot start MinIO: %v", err)
-	}
-	t.Cleanup(m.Stop)
-	return m
-}
+func NewMinIO(t testing.TB) *MinIO { return startForTest(t, "MinIO", StartMinIO) }
 
 // Start (re)starts the server on its port with its data.
 func (m *MinIO) Start() error {

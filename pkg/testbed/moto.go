@@ -70,12 +70,4 @@ func StartMoto(dir string) (*Moto, error) {
 }
 
 // NewMoto starts a moto server for a test and stops it at the test's end.
-func NewMoto(t testing.TB) *Moto {
-	t.Helper()
-	m, err := StartMoto(t.TempDir())
-	if err != nil {
-		t.Fatalf("testbed: cannot start moto server: %v", err)
-	}
-	t.Cleanup(m.Stop)
-	return m
-}
+func NewMoto(t testing.TB) *Moto { return startForTest(t, "moto server", StartMoto) }

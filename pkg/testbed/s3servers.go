@@ -3,6 +3,7 @@ package testbed
 import (
 	"fmt"
 	"net/http"
+	"testing"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -108,4 +109,16 @@ func (p *proc) waitReady(name string, timeout time.Duration, ready func() bool) 
 	}
 	p.stop()
 	return fmt.Errorf("%s not ready after %s:\n%s", name, timeout, p.tail())
+}
+
+// startForTest starts a server in a temporary folder of the test and
+// stops it at the test's end; a server that cannot start fails the test.
+func startForTest[S interface{ Stop() }](t testing.TB, what string, start func(dir string) (S, error)) S {
+	t.Helper()
+	s, err := start(t.TempDir())
+	if err != nil {
+		t.Fatalf("testbed: cannot start %s: %v", what, err)
+	}
+	t.Cleanup(s.Stop)
+	return s
 }

@@ -39,12 +39,4 @@ func StartVersity(dir string) (*Versity, error) {
 }
 
 // NewVersity starts a versitygw for a test and stops it at the test's end.
-func NewVersity(t testing.TB) *Versity {
-	t.Helper()
-	v, err := StartVersity(t.TempDir())
-	if err != nil {
-		t.Fatalf("testbed: cannot start versitygw: %v", err)
-	}
-	t.Cleanup(v.Stop)
-	return v
-}
+func NewVersity(t testing.TB) *Versity { return startForTest(t, "versitygw", StartVersity) }
