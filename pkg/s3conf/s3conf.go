@@ -114,6 +114,9 @@ func (in Input) Resolve() (Config, error) {
 		if c, endpointFrom, err = fromConn(cn); err != nil {
 			return c, err
 		}
+		if c.Addressing, err = addressingStyle(cn); err != nil {
+			return c, err
+		}
 	}
 	if in.Endpoint != "" {
 		c.Endpoint, endpointFrom = in.Endpoint, ""
@@ -143,10 +146,11 @@ func (in Input) Resolve() (Config, error) {
 		}
 		c.Endpoint = ep
 	}
+	if c.Addressing == "" {
+		c.Addressing = AddressingAuto
+	}
 	secret.Register(c.SecretKey, c.SessionToken)
-	addressing, err := addressingStyle(cn)
-	c.Addressing = addressing
-	return c, err
+	return c, nil
 }
 
 // fromConn reads an Airflow connection of type aws, s3, generic or none
