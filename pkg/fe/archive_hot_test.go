@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -21,6 +22,52 @@ import (
 func sshOptions(s *testbed.SSHD) sshx.Options {
 	return sshx.Options{Host: s.Host, Port: s.Port, User: s.User, KeyFile: s.KeyFile, KnownHosts: s.KnownHosts,
 		Getenv: func(string) string { return "" }}
+}
+
+// hostHook returns a command for ArchiveOptions.hook that, run on the host
+// (this machine) before each tar pass, calls fn with the pass number and
+// the names the pass reads, and fails the pass when fn fails. Two FIFOs
+// carry the calls between the host script and the test.
+func hostHook(t *testing.T, fn func(pass int, names []string) error) string {
+	t.Helper()
+	dir := t.TempDir()
+	req, resp := filepath.Join(dir, "req"), filepath.Join(dir, "resp")
+	for _, f := range []string{req, resp} {
+		if err := syscall.Mkfifo(f, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hook := filepath.Join(dir, "hook")
+	script := "#!/bin/sh\ncp \"$2\" " + sshx.Quote(dir) + "/batch || exit 1\necho \"$1\" >" + sshx.Quote(req) +
+		"\nread -r r <" + sshx.Quote(resp) + "\n[ \"$r\" = ok ]\n"
+	if err := os.WriteFile(hook, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			b, err := os.ReadFile(req) // blocks until the hook writes
+			if err != nil || strings.TrimSpace(string(b)) == "end" {
+				return
+			}
+			pass, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+			list, _ := os.ReadFile(filepath.Join(dir, "batch"))
+			names := strings.Split(strings.TrimSuffix(string(list), "\x00"), "\x00")
+			answer := "ok\n"
+			if err := fn(pass, names); err != nil {
+				answer = "fail\n"
+			}
+			if err := os.WriteFile(resp, []byte(answer), 0); err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = os.WriteFile(req, []byte("end\n"), 0)
+		<-done
+	})
+	return hook
 }
 
 // A live FE changes meta/ while it is archived: the JE cleaner deletes a
@@ -55,7 +102,7 @@ func TestArchiveHotCopyFollowsTheJERule(t *testing.T) {
 	}
 	var batches [][]string
 	o := ArchiveOptions{SSH: sshOptions(s), Dir: fx.Dir, RemoteArchive: filepath.Join(t.TempDir(), "fe.tar.gz")}
-	o.hook = func(pass int, names []string) error {
+	o.hook = hostHook(t, func(pass int, names []string) error {
 		batches = append(batches, names)
 		switch pass {
 		case 0: // listed, not read yet: the cleaner deletes 00000001.jdb; JE rolls to 0000000c.
@@ -71,7 +118,7 @@ func TestArchiveHotCopyFollowsTheJERule(t *testing.T) {
 			appendTo("meta/bdb/0000000c.jdb", "c-end;")
 		}
 		return nil
-	}
+	})
 	ctx := zerolog.New(io.Discard).WithContext(context.Background())
 	res, err := Archive(ctx, o)
 	if err != nil {
@@ -86,7 +133,7 @@ func TestArchiveHotCopyFollowsTheJERule(t *testing.T) {
 	names, content := testbed.TarMembers(t, o.RemoteArchive)
 	var jdbs []string
 	for _, n := range names {
-		if IsJDB(n) {
+		if isJDB(n) {
 			jdbs = append(jdbs, strings.TrimPrefix(n, "meta/bdb/"))
 		}
 	}
@@ -126,7 +173,7 @@ func TestArchiveFailureRemovesTempFiles(t *testing.T) {
 			ctx, cancel := context.WithCancel(zerolog.New(io.Discard).WithContext(context.Background()))
 			defer cancel()
 			o := ArchiveOptions{SSH: sshOptions(s), Dir: fx.Dir, RemoteArchive: out}
-			o.hook = func(pass int, _ []string) error {
+			o.hook = hostHook(t, func(pass int, _ []string) error {
 				if pass == 0 { // a new .jdb makes a second pass
 					return os.WriteFile(filepath.Join(fx.Dir, "meta", "bdb", "0000002"+strconv.Itoa(i)+".jdb"), []byte("x"), 0o644)
 				}
@@ -140,14 +187,14 @@ func TestArchiveFailureRemovesTempFiles(t *testing.T) {
 					return ctx.Err()
 				}
 				return errors.New("injected failure")
-			}
+			})
 			_, err := Archive(ctx, o)
 			switch {
 			case err == nil:
 				t.Fatal("the archive did not fail")
 			case mode == "cancel" && !errors.Is(err, context.Canceled):
 				t.Fatalf("cancelled run: %v", err)
-			case mode == "error" && !strings.Contains(err.Error(), "injected failure"):
+			case mode == "error" && !strings.Contains(err.Error(), "the test hook failed"):
 				t.Fatalf("failed run: %v", err)
 			}
 			testbed.WantEntries(t, filepath.Dir(out))
