@@ -46,6 +46,11 @@ while :; do
   bad=$(printf '%s\n' "$e" | grep -v -e '^$' -e ': No such file or directory$' -e ': File removed before we read it$' \
     -e ': file changed as we read it$' -e '^tar: Exiting with failure status due to previous errors$')
   if [ -n "$bad" ] || { [ "$rc" -gt 1 ] && [ -z "$gone" ]; }; then
+    # GNU tar says "Wrote only 8192 of 10240 bytes" on a full disk: a probe
+    # write gets the system's own reason.
+    probe=$(dd if=/dev/zero of="$tmpd/space-probe" bs=65536 count=1 status=none 2>&1) || bad="${bad:-$e}
+$probe"
+    rm -f -- "$tmpd/space-probe"
     section tar-failed; printf 'status=%s\n' "$rc"; section tar-err; printf '%s\n' "${bad:-$e}"; exit 3
   fi
   n=0; [ -z "$gone" ] || n=$(printf '%s\n' "$gone" | wc -l)
