@@ -114,7 +114,7 @@ func (a *archiver) checkSpace(total, avail int64) error {
 func (a *archiver) copy(ctx context.Context) error {
 	log := zerolog.Ctx(ctx)
 	start := time.Now()
-	s := a.script(archiveCopy).Set("maxc", strconv.Itoa(int((a.p.maxCatchUp+time.Second-1)/time.Second))).Set("hook", a.p.hook)
+	s := a.script(archiveCopy).Set("maxc", strconv.FormatInt(a.p.maxCatchUp.Milliseconds(), 10)).Set("hook", a.p.hook)
 	sec, err := a.c.RunSections(ctx, s)
 	if _, failed := sec["tar-failed"]; failed {
 		rc, _ := sec.Value("tar-failed", "status")

@@ -5,6 +5,7 @@ package fe
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -200,4 +202,50 @@ func TestArchiveFailureRemovesTempFiles(t *testing.T) {
 			testbed.WantEntries(t, filepath.Dir(out))
 		})
 	}
+}
+
+// The catch-up is bounded by MaxCatchUp: on a folder that never stops
+// getting new .jdb files the copy stops at the first pass after the bound
+// in which nothing vanished (consistent, not converged); when files keep
+// vanishing it fails after twice the bound.
+func TestArchiveCatchUpIsBounded(t *testing.T) {
+	s := testbed.NewSSHD(t)
+	fx, err := testbed.WriteFEFixture(filepath.Join(t.TempDir(), "fe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bdb := filepath.Join(fx.Dir, "meta", "bdb")
+	ctx := zerolog.New(io.Discard).WithContext(context.Background())
+	next := 0x100
+	busy := func(vanish bool) func(int, []string) error {
+		return func(pass int, names []string) error {
+			time.Sleep(300 * time.Millisecond)
+			next++
+			if vanish && pass > 0 { // the cleaner deletes a file listed, not read yet
+				for _, n := range names {
+					if isJDB(n) {
+						_ = os.Remove(filepath.Join(fx.Dir, n))
+						break
+					}
+				}
+			}
+			return os.WriteFile(filepath.Join(bdb, fmt.Sprintf("%08x.jdb", next)), []byte("new"), 0o644)
+		}
+	}
+	o := ArchiveOptions{SSH: sshOptions(s), Dir: fx.Dir, RemoteArchive: filepath.Join(t.TempDir(), "fe.tar.gz"), MaxCatchUp: time.Second}
+	o.hook = hostHook(t, busy(false))
+	res, err := Archive(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Converged || res.Passes < 3 || res.Appended < res.Passes-1 {
+		t.Fatalf("a bounded catch-up: %+v", res)
+	}
+
+	o = ArchiveOptions{SSH: sshOptions(s), Dir: fx.Dir, RemoteArchive: filepath.Join(t.TempDir(), "fe.tar.gz"), MaxCatchUp: time.Second}
+	o.hook = hostHook(t, busy(true))
+	if res, err := Archive(ctx, o); err == nil || !strings.Contains(err.Error(), "kept changing") {
+		t.Fatalf("files vanishing in every pass: %v %+v", err, res)
+	}
+	testbed.WantEntries(t, filepath.Dir(o.RemoteArchive))
 }

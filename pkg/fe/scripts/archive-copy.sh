@@ -1,6 +1,6 @@
 # shellcheck shell=sh disable=SC2154 # variables come from sshx.Script.Set
 # The tar passes, on the host, in one run (fe-archive's copy). Variables:
-# see archive-lib.sh, and tarf (the tar to build), maxc (seconds after
+# see archive-lib.sh, and tarf (the tar to build), maxc (milliseconds after
 # which the catch-up stops at the next pass that saw no file vanish),
 # hook (tests only: a command run before each pass with the pass number and
 # the list of names it reads).
@@ -15,7 +15,8 @@
 # the JE cleaner has its records rewritten to the end of the log, which the
 # next pass reads), and fails after 2 x maxc. Files that vanish before tar
 # reads them are skipped; any other complaint of tar fails the copy.
-start=$(date +%s)
+ms() { date +%s%3N; } # GNU date: milliseconds
+start=$(ms)
 : >"$tmpd/done"; : >"$tmpd/jdone"; : >"$tmpd/ex"
 list_all
 { sort -z -- "$tmpd/all.o"; jdb_order <"$tmpd/all.j"; } >"$tmpd/batch" || die "cannot write in $tmpd"
@@ -55,16 +56,16 @@ $probe"
   fi
   n=0; [ -z "$gone" ] || n=$(printf '%s\n' "$gone" | wc -l)
   vanished=$((vanished + n))
-  cat -- "$tmpd/batch" >>"$tmpd/done" && grep -z '\.jdb$' "$tmpd/batch" >>"$tmpd/jdone"
+  cat -- "$tmpd/batch" >>"$tmpd/done" && grep -z -E '(^|/)[0-9a-fA-F]{8,16}\.jdb$' "$tmpd/batch" >>"$tmpd/jdone"
   last=$(jdb_order <"$tmpd/jdone" | tail -z -n 1 | tr -d '\0')
   pass=$((pass + 1))
   list_all
   new "$tmpd/all.o" >"$tmpd/new.o"; new "$tmpd/all.j" >"$tmpd/new.j"
   if [ ! -s "$tmpd/new.o" ] && [ ! -s "$tmpd/new.j" ]; then converged=1; break; fi
-  took=$(($(date +%s) - start))
+  took=$(($(ms) - start))
   if [ "$took" -ge "$maxc" ] && [ "$n" -eq 0 ]; then break; fi
   if [ "$took" -ge $((2 * maxc)) ]; then
-    die "the FE folder kept changing: files still vanished after $pass passes in ${took}s (--max-catch-up)"
+    die "the FE folder kept changing: files still vanished after $pass passes in $((took / 1000))s (--max-catch-up)"
   fi
   appended=$((appended + $(tr -cd '\0' <"$tmpd/new.o" | wc -c) + $(tr -cd '\0' <"$tmpd/new.j" | wc -c)))
   { sort -z -- "$tmpd/new.o"; { cat -- "$tmpd/new.j"; [ -z "$last" ] || printf '%s\0' "$last"; } | jdb_order; } >"$tmpd/batch"
@@ -72,7 +73,7 @@ done
 [ "$created" = 1 ] || tar --create --file="$tarf" --files-from=/dev/null || die "cannot create $tarf"
 section copy
 echo "passes=$pass"; echo "appended=$appended"; echo "vanished=$vanished"; echo "converged=$converged"
-echo "seconds=$(($(date +%s) - start))"
+echo "ms=$(($(ms) - start))"
 echo "excluded=$(sort -z -u -- "$tmpd/ex" | tr -cd '\0' | wc -c)"
 section members
 tar --list --file="$tarf" || die "cannot list $tarf"
