@@ -10,6 +10,7 @@ done
 tar --version 2>/dev/null | head -n 1 | grep -q 'GNU tar' || die "GNU tar is required on the host (tar --version does not say GNU tar)"
 find . -maxdepth 0 -version 2>/dev/null | head -n 1 | grep -q 'GNU findutils' || die "GNU find is required on the host"
 sed --version 2>/dev/null | head -n 1 | grep -q 'GNU sed' || die "GNU sed is required on the host"
+case $(date +%3N) in *[!0-9]*) die "GNU date is required on the host (date +%3N)";; esac
 if [ -e "$out" ] || [ -L "$out" ]; then die "$out already exists on the host; choose another --remote-archive"; fi
 odir=$(dirname -- "$out"); [ -d "$odir" ] || die "folder $odir does not exist on the host (--remote-archive)"
 mkdir -m 700 -- "$tmpd" || die "cannot create a temp folder beside $out"
