@@ -21,9 +21,11 @@ var motoConstraints []byte
 // port. It checks no credentials and no region (see the peers notes).
 type Moto struct{ s3Process }
 
-// MotoServer returns the moto_server program of the pinned virtualenv in
-// the cache, creating the virtualenv when missing (under the install
-// lock, like the Go tools).
+// MotoServer returns the Python interpreter of the pinned moto virtualenv
+// in the cache (run it with -m moto.server), creating the virtualenv when
+// missing (under the install lock, like the Go tools). The interpreter,
+// not the moto_server script: a script's first line names the folder the
+// venv was made in, which a cache shared by several checkouts outlives.
 func MotoServer() (string, error) {
 	cache, err := CacheDir()
 	if err != nil {
@@ -51,7 +53,7 @@ func MotoServer() (string, error) {
 	}); err != nil {
 		return "", err
 	}
-	return filepath.Join(venv, "bin", "moto_server"), nil
+	return filepath.Join(venv, "bin", "python"), nil
 }
 
 // StartMoto starts a moto server logging under dir.
@@ -65,7 +67,7 @@ func StartMoto(dir string) (*Moto, error) {
 	}
 	m := &Moto{s3Process{Dir: dir, AccessKey: "moto-" + randHex(4), SecretKey: randHex(16)}}
 	return m, m.start("moto server", filepath.Join(dir, "moto.log"), nil, bin, func(port int) []string {
-		return []string{"-H", "127.0.0.1", "-p", fmt.Sprint(port)}
+		return []string{"-m", "moto.server", "-H", "127.0.0.1", "-p", fmt.Sprint(port)}
 	})
 }
 
