@@ -93,15 +93,7 @@ func (t *Transfer) clients(ctx context.Context) (s3conf.Config, *s3.Client, *tra
 // headBucket checks that the bucket exists and is reachable with these
 // credentials, so that the common mistakes fail before any data moves.
 func (t *Transfer) headBucket(ctx context.Context, cl *s3.Client) error {
-	_, err := cl.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(t.Bucket)})
-	if err == nil {
-		return nil
-	}
-	err = s3conf.Explain(err, "bucket "+t.Bucket)
-	if s3conf.KindOf(err) == s3conf.NoSuchKey { // HEAD has no body: a 404 on a bucket means no bucket
-		err.(*s3conf.Error).Kind = s3conf.NoSuchBucket
-	}
-	return err
+	return s3conf.HeadBucket(ctx, cl, t.Bucket)
 }
 
 // hashFile returns the SHA-256 of r's content, read from the start.
