@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -240,6 +241,9 @@ func execute(ctx, hard context.Context, rep *reporter, t Task, args []string, s 
 			&cli.StringFlag{Name: "xcom-file", Usage: "also write the result to this file, atomically (default: /airflow/xcom/return.json when /airflow/xcom exists)", Destination: &xcomFile},
 		})
 	)
+	log.SetFlags(0)
+	log.SetOutput(stdLog{&logger})
+	defer log.SetOutput(io.Discard)
 	flagsOf := func(own []cli.Flag) []cli.Flag {
 		all := append(append(append([]cli.Flag{}, own...), t.Flags...), commonFlag...)
 		if err := CheckFlags(withEnv(all)); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log"
 	"os"
 	"path/filepath"
 	"strings"
@@ -319,5 +320,24 @@ func TestCommands(t *testing.T) {
 		if got, err := os.ReadFile(xcom); name != "missing flag" && (err != nil || string(got)+"\n" != r.stdout) {
 			t.Fatalf("%s: xcom %q (%v)", name, got, err)
 		}
+	}
+}
+
+// Libraries that print with the standard log package (the AWS transfer
+// manager does) must not break the rule that stderr holds JSON lines.
+func TestStandardLogBecomesJSON(t *testing.T) {
+	task := demoTask(func(context.Context, string) (any, error) {
+		log.Printf("library says: %s", "hello")
+		return nil, nil
+	})
+	r := execTask(t, context.Background(), task, "--bucket", "b")
+	found := false
+	for _, l := range r.logLines(t) {
+		if l["message"] == "library says: hello" && l["level"] == "warn" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("the standard log line did not become a JSON warning:\n%s", r.stderr)
 	}
 }
