@@ -21,21 +21,28 @@ type Content struct {
 // ErrIncomplete marks an FE archive that lacks what an FE needs to start.
 var ErrIncomplete = errors.New("the FE archive lacks metadata an FE needs")
 
-// Check reports what the archive lacks: a restored FE needs the image's
-// VERSION file (the cluster id), a finished image and the BDB JE journal.
-func (c Content) Check() error {
+// Missing says what the archive lacks: a restored FE needs the BDB JE
+// journal, the image's VERSION file (the cluster id) and a finished image.
+// It is the one rule fe-archive (before it succeeds) and catalog verify
+// --deep (before a set counts as restorable) apply.
+func (c Content) Missing() []string {
 	var missing []string
+	if c.JDBFiles == 0 {
+		missing = append(missing, "no .jdb file in meta/bdb")
+	}
 	if !c.HasVersion {
-		missing = append(missing, "meta/image/VERSION")
+		missing = append(missing, "no meta/image/VERSION")
 	}
 	if c.ImageVersion == nil {
-		missing = append(missing, "a finished image (meta/image/image.N)")
+		missing = append(missing, "no finished image (meta/image/image.N)")
 	}
-	if c.JDBFiles == 0 {
-		missing = append(missing, "BDB JE journal files (meta/bdb/*.jdb)")
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("%w: no %s", ErrIncomplete, strings.Join(missing, ", no "))
+	return missing
+}
+
+// Check is Missing as an error wrapping ErrIncomplete.
+func (c Content) Check() error {
+	if missing := c.Missing(); len(missing) > 0 {
+		return fmt.Errorf("%w: %s", ErrIncomplete, strings.Join(missing, ", "))
 	}
 	return nil
 }
@@ -51,7 +58,7 @@ func ReadContent(r io.Reader) (*archive.Summary, Content, error) {
 			return nil
 		}
 		names = append(names, m.Name)
-		if IsJDB(m.Name) {
+		if isJDB(m.Name) {
 			jdb[m.Name] = true
 		}
 		if m.Name == "meta/image/VERSION" {
@@ -60,7 +67,7 @@ func ReadContent(r io.Reader) (*archive.Summary, Content, error) {
 			if err != nil {
 				return fmt.Errorf("%w: %v", archive.ErrCorrupt, err)
 			}
-			c.ClusterID = ParseClusterID(string(b))
+			c.ClusterID = parseClusterID(string(b))
 		}
 		return nil
 	})
@@ -68,7 +75,7 @@ func ReadContent(r io.Reader) (*archive.Summary, Content, error) {
 		return nil, c, err
 	}
 	c.Files, c.JDBFiles = sum.Files, len(jdb)
-	if v, ok := ImageVersion(names); ok {
+	if v, ok := imageVersion(names); ok {
 		c.ImageVersion = &v
 	}
 	return sum, c, nil
