@@ -59,8 +59,14 @@ func Check(p string, visit func(m Member, r io.Reader) error) (*Summary, error) 
 		return nil, err
 	}
 	defer f.Close()
+	return CheckReader(f, visit)
+}
+
+// CheckReader is Check on a stream (an archive read from S3, say): it
+// reads r to its end.
+func CheckReader(r io.Reader, visit func(m Member, r io.Reader) error) (*Summary, error) {
 	h := sha256.New()
-	counted := &countingReader{r: io.TeeReader(f, h)}
+	counted := &countingReader{r: io.TeeReader(r, h)}
 	zr, err := gzip.NewReader(counted)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)

@@ -72,6 +72,10 @@ type ArchiveResult struct {
 	Appended  int  `json:"appended"`
 	Converged bool `json:"converged"`
 	GzipJobs  int  `json:"gzip_jobs,omitempty"`
+	// StartedAt is when the archive started, before the metadata was
+	// read: the point in time of a backup set (catalog commit
+	// --fe-archived-at), from which its consistency is measured.
+	StartedAt string `json:"started_at"`
 }
 
 // archivePlan is ArchiveOptions checked, with the defaults applied.
@@ -184,7 +188,7 @@ func Archive(ctx context.Context, o ArchiveOptions) (*ArchiveResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &ArchiveResult{Host: cfg.Addr(), FEDir: p.dir, RemotePath: p.out}
+	res := &ArchiveResult{Host: cfg.Addr(), FEDir: p.dir, RemotePath: p.out, StartedAt: time.Now().UTC().Format(time.RFC3339)}
 	for _, in := range p.includes {
 		res.Includes = append(res.Includes, in.Path)
 	}

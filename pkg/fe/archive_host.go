@@ -155,16 +155,7 @@ func (a *archiver) checkMeta() error {
 	if !a.p.hasMeta() {
 		return nil
 	}
-	var missing []string
-	if a.res.JDBFiles == 0 {
-		missing = append(missing, "no .jdb file in meta/bdb")
-	}
-	if !a.version {
-		missing = append(missing, "no meta/image/VERSION")
-	}
-	if a.res.ImageVersion == nil {
-		missing = append(missing, "no finished image (meta/image/image.N)")
-	}
+	missing := Content{JDBFiles: a.res.JDBFiles, HasVersion: a.version, ImageVersion: a.res.ImageVersion}.Missing()
 	if len(missing) == 0 || a.p.allowEmpty {
 		return nil
 	}

@@ -55,6 +55,18 @@ type copier struct {
 	parts   retry.Policy
 	start   time.Time
 	aborted atomic.Int64
+	// pinned (a restore from a backup set) reads the source object at the
+	// version the set recorded, or, without one, only while it still has
+	// the recorded ETag (If-Match): never some other content.
+	pinned bool
+}
+
+// written is what one copy wrote.
+type written struct {
+	Size       int64
+	SourceETag string // the source's ETag, as read by the copy
+	ETag       string // the target object's
+	VersionID  string // the target object's version (versioned targets)
 }
 
 // newCopier returns the run's copier.
@@ -65,7 +77,7 @@ func newCopier(r *run) *copier {
 		singlePutMax: orDefault(o.singlePutMax, defaultSinglePutMax), partSize: orDefault(o.partSize, defaultPartSize),
 		copySizeLimit: orDefault(o.copySizeLimit, maxCopySize), composePart: orDefault(o.composePart, defaultComposePart),
 		buffers: make(chan []byte, min(defaultBigSlots, r.workers)),
-		parts:   r.policy(nil), start: r.start,
+		parts:   r.policy(nil), start: r.start, pinned: o.FromManifest != "",
 	}
 	for range cap(c.buffers) {
 		c.buffers <- nil // allocated when first needed
@@ -73,20 +85,35 @@ func newCopier(r *run) *copier {
 	return c
 }
 
-// copy copies the object at rel and returns its size. It reads the
+// copy copies the object src names and says what it wrote. It reads the
 // source's current state (size, ETag, metadata) with the copy itself, not
-// from the listing, so what it records is what it wrote; listedSize only
-// tells whether a large-object slot should be taken before reading.
-func (c *copier) copy(ctx context.Context, rel string, listedSize int64) (int64, error) {
+// from the listing, so what it records is what it wrote; the listed size
+// only tells whether a large-object slot should be taken before reading.
+func (c *copier) copy(ctx context.Context, src Entry) (written, error) {
 	if c.serverSide {
-		return c.copyServerSide(ctx, rel)
+		return c.copyServerSide(ctx, src)
 	}
-	return c.copyStreamed(ctx, rel, listedSize)
+	return c.copyStreamed(ctx, src)
+}
+
+// readOptions are the options of the source's GET or HEAD: pinned to the
+// set's version or ETag in a restore from a backup set.
+func (c *copier) readOptions(src Entry) minio.GetObjectOptions {
+	var o minio.GetObjectOptions
+	if c.pinned {
+		if src.VersionID != "" {
+			o.VersionID = src.VersionID
+		} else if src.ETag != "" {
+			_ = o.SetMatchETag(src.ETag)
+		}
+	}
+	return o
 }
 
 // copyStreamed reads the source object and writes it to the target as one
 // stream: one PUT up to singlePutMax, a multipart upload above.
-func (c *copier) copyStreamed(ctx context.Context, rel string, listedSize int64) (int64, error) {
+func (c *copier) copyStreamed(ctx context.Context, src Entry) (written, error) {
+	rel, listedSize := src.Key, src.Size
 	var buf []byte
 	slot := false
 	take := func() error {
@@ -105,41 +132,44 @@ func (c *copier) copyStreamed(ctx context.Context, rel string, listedSize int64)
 		// Take the slot before the GET: a response left waiting for one
 		// could time out.
 		if err := take(); err != nil {
-			return 0, err
+			return written{}, err
 		}
 	}
 	srcKey := c.srcLoc.Key(rel)
-	body, info, _, err := minio.Core{Client: c.src}.GetObject(ctx, c.srcLoc.Bucket, srcKey, minio.GetObjectOptions{})
+	body, info, _, err := minio.Core{Client: c.src}.GetObject(ctx, c.srcLoc.Bucket, srcKey, c.readOptions(src))
 	if err != nil {
-		return 0, s3conf.Explain(err, "read source "+c.srcLoc.URL(rel))
+		return written{}, s3conf.Explain(err, "read source "+c.srcLoc.URL(rel))
 	}
 	defer body.Close()
 	if info.Size < 0 {
-		return 0, fmt.Errorf("read source %s: the server sent no Content-Length", c.srcLoc.URL(rel))
+		return written{}, fmt.Errorf("read source %s: the server sent no Content-Length", c.srcLoc.URL(rel))
 	}
-	opts := putOptions(info, NormalizeETag(info.ETag))
+	w := written{Size: info.Size, SourceETag: NormalizeETag(info.ETag)}
+	opts := putOptions(info, w.SourceETag)
 	r := &sourceReader{r: body}
+	var up minio.UploadInfo
 	if info.Size <= c.singlePutMax {
 		opts.DisableMultipart = true
-		_, err = c.dst.PutObject(ctx, c.dstLoc.Bucket, c.dstLoc.Key(rel), r, info.Size, opts)
+		up, err = c.dst.PutObject(ctx, c.dstLoc.Bucket, c.dstLoc.Key(rel), r, info.Size, opts)
 	} else {
 		if !slot { // larger than listed: the object changed since
 			if err := take(); err != nil {
-				return 0, err
+				return written{}, err
 			}
 		}
-		buf, err = c.putMultipart(ctx, rel, r, info.Size, opts, buf)
+		buf, up, err = c.putMultipart(ctx, rel, r, info.Size, opts, buf)
 	}
 	if err != nil {
 		if r.err != nil && !errors.Is(r.err, context.Canceled) {
-			return 0, s3conf.Explain(r.err, "read source "+c.srcLoc.URL(rel))
+			return written{}, s3conf.Explain(r.err, "read source "+c.srcLoc.URL(rel))
 		}
-		return 0, s3conf.Explain(err, "write target "+c.dstLoc.URL(rel))
+		return written{}, s3conf.Explain(err, "write target "+c.dstLoc.URL(rel))
 	}
 	if r.n != info.Size {
-		return 0, fmt.Errorf("read source %s: got %d bytes, want %d", c.srcLoc.URL(rel), r.n, info.Size)
+		return written{}, fmt.Errorf("read source %s: got %d bytes, want %d", c.srcLoc.URL(rel), r.n, info.Size)
 	}
-	return info.Size, nil
+	w.ETag, w.VersionID = NormalizeETag(up.ETag), up.VersionID
+	return w, nil
 }
 
 // takeBuffer waits for a large-object slot and returns its part buffer
@@ -184,11 +214,12 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 // (multipart copy) above. It reads the source's metadata first, to write
 // it back with the recorded ETag, and copies only that version of the
 // source (x-amz-copy-source-if-match).
-func (c *copier) copyServerSide(ctx context.Context, rel string) (int64, error) {
+func (c *copier) copyServerSide(ctx context.Context, from Entry) (written, error) {
+	rel := from.Key
 	srcKey, dstKey := c.srcLoc.Key(rel), c.dstLoc.Key(rel)
-	st, err := c.src.StatObject(ctx, c.srcLoc.Bucket, srcKey, minio.StatObjectOptions{})
+	st, err := c.src.StatObject(ctx, c.srcLoc.Bucket, srcKey, c.readOptions(from))
 	if err != nil {
-		return 0, s3conf.Explain(err, "read source "+c.srcLoc.URL(rel))
+		return written{}, s3conf.Explain(err, "read source "+c.srcLoc.URL(rel))
 	}
 	po := putOptions(st, NormalizeETag(st.ETag))
 	dst := minio.CopyDestOptions{
@@ -203,10 +234,11 @@ func (c *copier) copyServerSide(ctx context.Context, rel string) (int64, error) 
 		CacheControl:       po.CacheControl,
 		Expires:            po.Expires,
 	}
-	src := minio.CopySrcOptions{Bucket: c.srcLoc.Bucket, Object: srcKey, MatchETag: st.ETag}
+	src := minio.CopySrcOptions{Bucket: c.srcLoc.Bucket, Object: srcKey, MatchETag: st.ETag, VersionID: st.VersionID}
 	what := "copy " + c.srcLoc.URL(rel) + " to " + c.dstLoc.URL(rel)
+	var up minio.UploadInfo
 	if st.Size <= c.copySizeLimit {
-		_, err = c.dst.CopyObject(ctx, dst, src)
+		up, err = c.dst.CopyObject(ctx, dst, src)
 	} else {
 		// ComposeObject starts its multipart upload with the user metadata
 		// only: the standard headers must travel in that map.
@@ -230,13 +262,13 @@ func (c *copier) copyServerSide(ctx context.Context, rel string) (int64, error) 
 		dst.PartSize = uint64(partSizeFor(st.Size, c.composePart))
 		dst.NumThreads = composeThreads
 		if err = c.abortStale(ctx, dstKey); err == nil {
-			_, err = c.dst.ComposeObject(ctx, dst, src)
+			up, err = c.dst.ComposeObject(ctx, dst, src)
 		}
 	}
 	if err != nil {
-		return 0, s3conf.Explain(err, what)
+		return written{}, s3conf.Explain(err, what)
 	}
-	return st.Size, nil
+	return written{Size: st.Size, SourceETag: NormalizeETag(st.ETag), ETag: NormalizeETag(up.ETag), VersionID: up.VersionID}, nil
 }
 
 // putOptions carries the source's content headers and user metadata to the

@@ -31,6 +31,14 @@ type Entry struct {
 	// its ETag, though 32 hexadecimal digits, is not the MD5 of its bytes.
 	Headed     bool
 	OpaqueETag bool
+	// VersionID is the object's version: the target's current one when the
+	// target keeps versions (backup sets record it), or, for an entry of a
+	// backup set's listing, the off-site version to restore.
+	VersionID string
+	// OriginETag, for an entry of a backup set's listing, is the ETag the
+	// cluster's object had when it was backed up: a target (the cluster)
+	// still holding it needs no copy.
+	OriginETag string
 }
 
 // Action is what the diff decides for a source object.
@@ -59,7 +67,9 @@ const (
 // same-size change is found by the ETags, and an older target object with
 // the same content is left alone.
 //
-//  1. missing at the target, or sizes differ: copy;
+//  1. missing at the target, or sizes differ: copy; in a restore from a
+//     backup set, a target holding the very object the set was taken from
+//     (its ETag then, OriginETag) is skipped;
 //  2. both ETags plain MD5s (single-part, unencrypted): skip when equal;
 //     when they differ the content differs, and the object is copied
 //     whatever the target's metadata says (a tampered target may carry a
@@ -82,6 +92,8 @@ func Decide(src Entry, dst *Entry) (Action, string) {
 		return Copy, ReasonMissing
 	case src.Size != dst.Size:
 		return Copy, ReasonSize
+	case src.OriginETag != "" && dst.ETag == src.OriginETag:
+		return Skip, "" // a restore: the target still holds the object the backup was taken from
 	case plainMD5(src.ETag) && plainMD5(dst.ETag):
 		switch {
 		case src.ETag == dst.ETag:
@@ -109,7 +121,7 @@ func Decide(src Entry, dst *Entry) (Action, string) {
 // headEntry turns a HEAD's answer into an Entry.
 func headEntry(rel string, st minio.ObjectInfo) *Entry {
 	sse := strings.ToLower(st.Metadata.Get("X-Amz-Server-Side-Encryption"))
-	return &Entry{Key: rel, Size: st.Size, ETag: NormalizeETag(st.ETag), Modified: st.LastModified,
+	return &Entry{Key: rel, Size: st.Size, ETag: NormalizeETag(st.ETag), Modified: st.LastModified, VersionID: st.VersionID,
 		MetaKnown: true, Recorded: recorded(st.UserMetadata), Headed: true,
 		OpaqueETag: strings.HasPrefix(sse, "aws:kms") || st.Metadata.Get("X-Amz-Server-Side-Encryption-Customer-Algorithm") != ""}
 }

@@ -34,6 +34,11 @@ type lister struct {
 	// servers ignore it). The lister reads it at each page boundary and
 	// resumes the listing with the new setting when it changed.
 	metadata *atomic.Bool
+	// versions lists the object versions (a versioned target of a
+	// backup), so that each entry carries its current version; older
+	// versions are skipped, and a key whose current version is a delete
+	// marker is absent.
+	versions bool
 	pageSize int          // entries a page (0: pageSize)
 	retry    retry.Policy // the zero Policy: no retry
 }
@@ -77,7 +82,8 @@ func (l *lister) run(ctx context.Context, out chan<- page) {
 			Prefix:       l.loc.Prefix,
 			Recursive:    true,
 			WithMetadata: l.metadata != nil && l.metadata.Load(),
-			StartAfter:   startAfter,
+			WithVersions: l.versions,
+			StartAfter:   startAfter, // the key marker, when listing versions
 			FetchOwner:   &noOwner,
 		}
 		var listErr error
@@ -91,11 +97,17 @@ func (l *lister) run(ctx context.Context, out chan<- page) {
 				listErr = fmt.Errorf("server returned key %q outside the prefix %q", o.Key, l.loc.Prefix)
 				break
 			}
+			if l.versions && !o.IsLatest {
+				continue // an older version of the key just listed
+			}
 			if startAfter != "" && o.Key <= startAfter {
 				listErr = fmt.Errorf("server returned key %q after %q: the listing is not in key order", o.Key, startAfter)
 				break
 			}
 			startAfter, progressed = o.Key, true
+			if o.IsDeleteMarker {
+				continue // deleted: the key is absent
+			}
 			buf = append(buf, l.entry(o))
 			if len(buf) == size {
 				if !send(page{entries: buf}) {
@@ -145,6 +157,9 @@ func (l *lister) entry(o minio.ObjectInfo) Entry {
 		Size:     o.Size,
 		ETag:     NormalizeETag(o.ETag),
 		Modified: o.LastModified,
+	}
+	if l.versions {
+		e.VersionID = o.VersionID
 	}
 	if o.UserMetadata != nil {
 		e.MetaKnown = true

@@ -97,6 +97,20 @@ type Options struct {
 	AllowEmptySource bool
 	// ProgressInterval is how often a progress line is logged (0: never).
 	ProgressInterval time.Duration
+	// Manifest, when set, is the key in the target bucket (outside the
+	// target prefix) where a backup writes its data listing once the whole
+	// run succeeded: every source object of the copy pass with what the
+	// target holds for it (size, ETags, version on a versioned target).
+	// It is a backup set's data.jsonl.gz (pkg/backupset); the run refuses
+	// when the set's manifest.json already exists (a committed set never
+	// changes).
+	Manifest string
+	// FromManifest, when set, is the key of a backup set's manifest.json
+	// in the source bucket: the run copies exactly the objects the set's
+	// listings name, at their recorded versions (or only while their
+	// content is the recorded one), instead of what the source lists now.
+	// With Remove, the target ends up holding exactly the set's objects.
+	FromManifest string
 
 	// Tuning that tests lower to reach the large-object paths with small
 	// objects; zero means the default.
@@ -123,6 +137,13 @@ type run struct {
 	phase        atomic.Value // string
 	candidates   []string     // target-only keys, kept while at most MaxDelete (merge goroutine only)
 	verified     bool
+	// fromSet lists a backup set instead of the source (FromManifest);
+	// listing records the copy pass for a backup set (Manifest), on a
+	// target listed with its versions when it keeps them.
+	fromSet        *setSource
+	listing        *setListing
+	listingDone    bool // the listing was written (or there is none to write)
+	targetVersions bool
 	// listMeta asks the target lister for metadata; checks counts the
 	// Check decisions of the current pass (merge goroutine only).
 	listMeta atomic.Bool
@@ -148,11 +169,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	r.copier = newCopier(r)
+	if o.FromManifest != "" {
+		if r.fromSet, err = readSet(ctx, r.srcCl, p.src, o.FromManifest); err != nil {
+			return r.result(), err
+		}
+	}
 	err = r.execute(ctx)
 	return r.result(), err
 }
 
-func orDefault(v, def int64) int64 {
+func orDefault[T int | int64](v, def T) T {
 	if v > 0 {
 		return v
 	}
@@ -170,10 +196,24 @@ func (r *run) execute(ctx context.Context) error {
 	if err := r.checkOverlap(ctx); err != nil {
 		return err
 	}
+	if r.o.Manifest != "" {
+		if err := r.beginListing(ctx); err != nil {
+			return err
+		}
+		defer func() {
+			if !r.listingDone {
+				r.listing.abort(ctx)
+			}
+		}()
+	}
 	stopProgress := r.progress(ctx)
 	defer stopProgress()
 
-	if err := r.walk(ctx, &r.t, copyPass{r}); err != nil {
+	err := r.walk(ctx, &r.t, copyPass{r})
+	if lerr := r.listing.passDone(err == nil && r.t.errors.Load() == 0); lerr != nil && err == nil && r.t.errors.Load() == 0 {
+		err = fmt.Errorf("the backup set's listing: %w", lerr)
+	}
+	if err != nil {
 		if r.o.Remove && r.t.targetOnly.Load() > 0 {
 			log.Warn().Int64("target_only", r.t.targetOnly.Load()).Msg("--remove: nothing deleted, the pass did not complete")
 		}
@@ -202,9 +242,11 @@ func (r *run) execute(ctx context.Context) error {
 		log.Info().Int64("target_only", n).Msg("target objects absent from the source are kept (no --remove)")
 	}
 	if r.o.Verify {
-		return r.verify(ctx)
+		if err := r.verify(ctx); err != nil {
+			return err
+		}
 	}
-	return nil
+	return r.commitListing(ctx)
 }
 
 // verify runs the verify pass and says what it found.

@@ -19,18 +19,18 @@ import (
 // returned). Each part is signed with its SHA-256 (the server checks it)
 // and, being in memory, retried on its own (c.parts; the object is then
 // not retried whole: retry.GaveUp). A failed upload is aborted.
-func (c *copier) putMultipart(ctx context.Context, rel string, body io.Reader, size int64, opts minio.PutObjectOptions, buf []byte) (_ []byte, err error) {
+func (c *copier) putMultipart(ctx context.Context, rel string, body io.Reader, size int64, opts minio.PutObjectOptions, buf []byte) (_ []byte, up minio.UploadInfo, err error) {
 	partSize := partSizeFor(size, c.partSize)
 	if int64(cap(buf)) < partSize {
 		buf = make([]byte, partSize)
 	}
 	core, bucket, key := minio.Core{Client: c.dst}, c.dstLoc.Bucket, c.dstLoc.Key(rel)
 	if err := c.abortStale(ctx, key); err != nil {
-		return buf, err
+		return buf, up, err
 	}
 	id, err := core.NewMultipartUpload(ctx, bucket, key, opts)
 	if err != nil {
-		return buf, err
+		return buf, up, err
 	}
 	defer func() {
 		if err != nil {
@@ -43,7 +43,7 @@ func (c *copier) putMultipart(ctx context.Context, rel string, body io.Reader, s
 	for n, done := 1, int64(0); done < size; n++ {
 		part := buf[:min(partSize, size-done)]
 		if _, err := io.ReadFull(body, part); err != nil {
-			return buf, err
+			return buf, up, err
 		}
 		sum := sha256.Sum256(part)
 		var p minio.ObjectPart
@@ -53,13 +53,13 @@ func (c *copier) putMultipart(ctx context.Context, rel string, body io.Reader, s
 			return err
 		})
 		if err != nil {
-			return buf, err
+			return buf, up, err
 		}
 		parts = append(parts, minio.CompletePart{PartNumber: n, ETag: p.ETag})
 		done += int64(len(part))
 	}
-	_, err = core.CompleteMultipartUpload(ctx, bucket, key, id, parts, minio.PutObjectOptions{})
-	return buf, err
+	up, err = core.CompleteMultipartUpload(ctx, bucket, key, id, parts, minio.PutObjectOptions{})
+	return buf, up, err
 }
 
 // abortStale aborts the incomplete multipart uploads of key begun before

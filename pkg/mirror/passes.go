@@ -2,9 +2,11 @@ package mirror
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/rs/zerolog"
 
+	"github.com/starrocks-backup/srbackup/pkg/backupset"
 	"github.com/starrocks-backup/srbackup/pkg/s3conf"
 )
 
@@ -13,6 +15,8 @@ import (
 type copyPass struct{ r *run }
 
 func (copyPass) leaveOut(*tally, *Entry) bool { return false }
+
+func (c copyPass) reserve(ctx context.Context) (*slot, error) { return c.r.listing.reserve(ctx) }
 
 func (c copyPass) targetOnly(_ context.Context, t *tally, rel string) {
 	r := c.r
@@ -31,6 +35,7 @@ func (c copyPass) differs(ctx context.Context, stop context.CancelCauseFunc, t *
 	log := zerolog.Ctx(ctx)
 	key := r.src.Key(j.src.Key)
 	if r.o.DryRun {
+		j.slot.drop()
 		t.copied.Add(1)
 		t.bytes.Add(j.src.Size)
 		ev := log.Debug()
@@ -40,23 +45,34 @@ func (c copyPass) differs(ctx context.Context, stop context.CancelCauseFunc, t *
 		ev.Str("key", key).Int64("size", j.src.Size).Str("reason", j.reason).Msg("dry run: would copy")
 		return
 	}
-	var size int64
+	var w written
 	err := r.policy(func(attempt int, err error) {
 		log.Debug().Str("key", key).Int("attempt", attempt).Str("error", err.Error()).Msg("copy failed; retrying")
 	}).Do(ctx, func() (err error) {
-		size, err = r.copier.copy(ctx, j.src.Key, j.src.Size)
+		w, err = r.copier.copy(ctx, j.src)
 		return err
 	})
 	switch {
 	case err == nil:
 		t.copied.Add(1)
-		t.bytes.Add(size)
+		t.bytes.Add(w.Size)
 		r.rec.consecutive.Store(0)
-		log.Debug().Str("key", key).Int64("size", size).Str("reason", j.reason).Msg("copied")
+		j.slot.fill(backupset.Entry{Key: j.src.Key, Size: w.Size, SourceETag: w.SourceETag, ETag: w.ETag, VersionID: w.VersionID})
+		log.Debug().Str("key", key).Int64("size", w.Size).Str("reason", j.reason).Msg("copied")
+	case r.fromSet != nil && s3conf.KindOf(err) == s3conf.NoSuchKey:
+		j.slot.drop()
+		r.fail(ctx, stop, t, key, fmt.Errorf("%s is listed by backup set %s but missing at the source (version %q): the set is not restorable",
+			key, r.fromSet.manifest.ID, j.src.VersionID))
+	case r.fromSet != nil && s3conf.KindOf(err) == s3conf.PreconditionFailed:
+		j.slot.drop()
+		r.fail(ctx, stop, t, key, fmt.Errorf("%s no longer has the content backup set %s recorded (ETag %s) and the set records no version "+
+			"(the off-site bucket keeps none): the set is not restorable", key, r.fromSet.manifest.ID, j.src.ETag))
 	case s3conf.KindOf(err) == s3conf.NoSuchKey:
+		j.slot.drop()
 		t.vanished.Add(1)
 		log.Warn().Str("key", key).Msg("source object deleted since the listing: not copied")
 	default:
+		j.slot.drop()
 		r.fail(ctx, stop, t, key, err)
 	}
 }
@@ -73,6 +89,8 @@ func (v verifyPass) leaveOut(t *tally, s *Entry) bool {
 	}
 	return false
 }
+
+func (verifyPass) reserve(context.Context) (*slot, error) { return nil, nil }
 
 func (v verifyPass) targetOnly(ctx context.Context, t *tally, rel string) {
 	if v.r.o.Remove {

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/minio/minio-go/v7/pkg/s3utils"
+
 	"github.com/starrocks-backup/srbackup/pkg/s3conf"
 	"github.com/starrocks-backup/srbackup/pkg/usage"
 )
@@ -45,6 +47,9 @@ func validate(o Options) (*plan, error) {
 		return nil, usage.Errorf("--progress-interval %s is negative (0 turns progress lines off)", o.ProgressInterval)
 	case o.DryRun && o.Verify:
 		return nil, usage.Errorf("--verify with --dry-run: a dry run copies nothing, so there is nothing to verify (its copied count already tells what differs)")
+	}
+	if err := checkSetKeys(o, p.src, p.dst); err != nil {
+		return nil, err
 	}
 	if p.excl, err = CompileExcludes(o.Excludes); err != nil {
 		return nil, err
@@ -90,4 +95,38 @@ func canonicalEndpoint(endpoint string) string {
 		port = map[string]string{"http": "80", "https": "443"}[scheme]
 	}
 	return scheme + "://" + strings.TrimSuffix(host, ".") + ":" + port
+}
+
+// checkSetKeys checks the backup-set options: a listing written outside
+// the target prefix (else the next run would mirror or delete it), a
+// manifest to read, never both, and no dry run that would write one.
+func checkSetKeys(o Options, src, dst Location) error {
+	check := func(flag, key string) error {
+		if err := s3utils.CheckValidObjectName(key); err != nil || strings.HasPrefix(key, "/") || strings.HasSuffix(key, "/") {
+			return usage.Errorf("--%s %q is not an object key", flag, key)
+		}
+		return nil
+	}
+	switch {
+	case o.Manifest != "" && o.FromManifest != "":
+		return usage.Errorf("--manifest (a backup writes a set's listing) and --from-manifest (a restore reads a set) do not go together")
+	case o.Manifest != "":
+		if err := check("manifest", o.Manifest); err != nil {
+			return err
+		}
+		if strings.HasPrefix(o.Manifest, dst.Prefix) {
+			return usage.Errorf("--manifest %s is inside the target %s: the listing would be mirrored over or deleted; put it beside (backups/<id>/data.jsonl.gz)", o.Manifest, dst)
+		}
+		if o.DryRun {
+			return usage.Errorf("--manifest with --dry-run: a dry run copies nothing, so it has no listing to write")
+		}
+	case o.FromManifest != "":
+		if err := check("from-manifest", o.FromManifest); err != nil {
+			return err
+		}
+		if strings.HasPrefix(o.FromManifest, src.Prefix) {
+			return usage.Errorf("--from-manifest %s is inside the source %s: give the set's manifest.json (backups/<id>/manifest.json)", o.FromManifest, src)
+		}
+	}
+	return nil
 }

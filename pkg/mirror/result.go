@@ -53,8 +53,14 @@ type Result struct {
 	Verified         bool     `json:"verified"`
 	VerifyMismatches int64    `json:"verify_mismatches"`
 	MismatchedKeys   []string `json:"mismatched_keys,omitempty"`
-	ObjectsPerS      float64  `json:"objects_per_s"` // objects copied per second of the run
-	BytesPerS        float64  `json:"bytes_per_s"`   // bytes copied per second of the run
+	// ManifestKey is the backup set listing written (--manifest) or the set
+	// read (--from-manifest); ManifestObjects counts its entries.
+	ManifestKey     string  `json:"manifest_key,omitempty"`
+	ManifestObjects int64   `json:"manifest_objects,omitempty"`
+	ManifestBytes   int64   `json:"manifest_bytes,omitempty"`
+	Versioned       bool    `json:"target_versioned,omitempty"`
+	ObjectsPerS     float64 `json:"objects_per_s"` // objects copied per second of the run
+	BytesPerS       float64 `json:"bytes_per_s"`   // bytes copied per second of the run
 }
 
 // tally counts one pass; atomics, because workers and the progress logger
@@ -148,6 +154,13 @@ func (r *run) result() *Result {
 		Heads: r.t.heads.Load() + r.v.heads.Load(), AbortedUploads: r.copier.aborted.Load(),
 		Verified: r.verified, VerifyMismatches: r.v.mismatches.Load(),
 		MismatchedKeys: append([]string(nil), r.rec.mismatchedKeys...),
+	}
+	switch {
+	case r.listing != nil && r.listingDone:
+		res.ManifestKey, res.Versioned = r.o.Manifest, r.targetVersions
+		res.ManifestObjects, res.ManifestBytes = r.listing.w.Count()
+	case r.fromSet != nil:
+		res.ManifestKey, res.ManifestObjects, res.ManifestBytes = r.fromSet.key, r.fromSet.manifest.Objects, r.fromSet.manifest.Bytes
 	}
 	if sec > 0 {
 		res.ObjectsPerS = round1(float64(res.Copied) / sec)

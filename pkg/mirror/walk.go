@@ -22,6 +22,9 @@ type pass interface {
 	// differs handles a source object whose target differs or is missing
 	// (a worker).
 	differs(ctx context.Context, stop context.CancelCauseFunc, t *tally, j job)
+	// reserve returns the object's slot in the backup set's listing (nil:
+	// nothing is recorded), in key order (merge goroutine).
+	reserve(ctx context.Context) (*slot, error)
 }
 
 // job is one source object the merge could not settle: it differs, or
@@ -31,6 +34,7 @@ type job struct {
 	dst    Entry // valid for Check
 	act    Action
 	reason string
+	slot   *slot // where the backup set's listing records the outcome
 }
 
 // walk lists both sides, merges them, and hands the objects that differ
@@ -41,8 +45,14 @@ func (r *run) walk(parent context.Context, t *tally, p pass) error {
 	defer cancel(nil)
 	srcCh, dstCh := make(chan page, pageQueue), make(chan page, pageQueue)
 	r.checks = 0
-	go r.newLister(ctx, "source", r.srcCl, r.src, nil).run(ctx, srcCh)
-	go r.newLister(ctx, "target", r.dstCl, r.dst, &r.listMeta).run(ctx, dstCh)
+	if r.fromSet != nil {
+		go r.fromSet.run(ctx, srcCh, orDefault(r.o.listPage, pageSize))
+	} else {
+		go r.newLister(ctx, "source", r.srcCl, r.src, nil).run(ctx, srcCh)
+	}
+	target := r.newLister(ctx, "target", r.dstCl, r.dst, &r.listMeta)
+	target.versions = r.targetVersions
+	go target.run(ctx, dstCh)
 
 	jobs := make(chan job, r.workers)
 	var wg sync.WaitGroup
@@ -94,12 +104,17 @@ func (r *run) decide(ctx context.Context, t *tally, p pass, jobs chan<- job, s, 
 	if p.leaveOut(t, s) {
 		return nil
 	}
+	sl, err := p.reserve(ctx)
+	if err != nil {
+		return err
+	}
 	act, reason := Decide(*s, d)
 	if act == Skip {
 		t.skipped.Add(1)
+		sl.fill(listingEntry(*s, d))
 		return nil
 	}
-	j := job{src: *s, act: act, reason: reason}
+	j := job{src: *s, act: act, reason: reason, slot: sl}
 	if act == Check {
 		j.dst = *d
 		r.checks++
@@ -139,6 +154,7 @@ func (r *run) maybeListMetadata(ctx context.Context, t *tally) {
 // differs to the pass.
 func (r *run) settle(ctx context.Context, stop context.CancelCauseFunc, t *tally, p pass, j job) {
 	if ctx.Err() != nil {
+		j.slot.drop()
 		return
 	}
 	dst := &j.dst
@@ -147,12 +163,14 @@ func (r *run) settle(ctx context.Context, stop context.CancelCauseFunc, t *tally
 		case !dst.Headed:
 			var err error
 			if dst, err = r.head(ctx, t, "target", r.dstCl, r.dst, j.src.Key); err != nil {
+				j.slot.drop()
 				r.fail(ctx, stop, t, r.dst.Key(j.src.Key), err)
 				return
 			}
 		case !j.src.Headed:
 			src, err := r.head(ctx, t, "source", r.srcCl, r.src, j.src.Key)
 			if err != nil {
+				j.slot.drop()
 				r.fail(ctx, stop, t, r.src.Key(j.src.Key), err)
 				return
 			}
@@ -166,6 +184,7 @@ func (r *run) settle(ctx context.Context, stop context.CancelCauseFunc, t *tally
 	}
 	if j.act == Skip {
 		t.skipped.Add(1)
+		j.slot.fill(listingEntry(j.src, dst))
 		return
 	}
 	p.differs(ctx, stop, t, j)

@@ -160,15 +160,7 @@ func (p *plan) clients(ctx context.Context) (*s3.Client, *transfermanager.Client
 // headBucket checks that the bucket exists and is reachable with these
 // credentials, so that the common mistakes fail before any data moves.
 func (p *plan) headBucket(ctx context.Context, cl *s3.Client) error {
-	_, err := cl.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(p.bucket)})
-	if err == nil {
-		return nil
-	}
-	err = s3conf.Explain(err, "bucket "+p.bucket)
-	if s3conf.KindOf(err) == s3conf.NoSuchKey { // HEAD has no body: a 404 on a bucket means no bucket
-		err.(*s3conf.Error).Kind = s3conf.NoSuchBucket
-	}
-	return err
+	return s3conf.HeadBucket(ctx, cl, p.bucket)
 }
 
 // head returns the object's metadata (of one version when versionID is

@@ -2,6 +2,7 @@ package taskrun
 
 import (
 	"io"
+	"strings"
 	"os"
 	"time"
 
@@ -52,6 +53,18 @@ type maskingWriter struct{ w io.Writer }
 func (m maskingWriter) Write(p []byte) (int, error) {
 	if _, err := m.w.Write(secret.MaskBytes(p)); err != nil {
 		return 0, err
+	}
+	return len(p), nil
+}
+
+// stdLog turns what libraries print with the standard log package (the AWS
+// transfer manager does, on some failures) into warning lines of the task's
+// log, so that stderr holds JSON lines only.
+type stdLog struct{ l *zerolog.Logger }
+
+func (s stdLog) Write(p []byte) (int, error) {
+	if msg := strings.TrimSpace(string(p)); msg != "" {
+		s.l.Warn().Str("source", "library").Msg(msg)
 	}
 	return len(p), nil
 }

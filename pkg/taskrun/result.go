@@ -15,18 +15,19 @@ import (
 // header holds the fields every result line starts with.
 type header struct {
 	Task       string `json:"task"`
+	Command    string `json:"command,omitempty"`
 	Status     string `json:"status"`
 	Error      string `json:"error,omitempty"`
 	DurationMS int64  `json:"duration_ms"`
 }
 
 // reserved are the header's keys, which a task's result must not use.
-var reserved = []string{"task", "status", "error", "duration_ms"}
+var reserved = []string{"task", "command", "status", "error", "duration_ms"}
 
 // encodeResult builds the one-line result: the header's fields, then the
 // task's own, in the order of its struct. Secrets are masked.
-func encodeResult(task string, start time.Time, result any, err error) ([]byte, error) {
-	h := header{Task: task, Status: "ok", DurationMS: time.Since(start).Milliseconds()}
+func encodeResult(task, command string, start time.Time, result any, err error) ([]byte, error) {
+	h := header{Task: task, Command: command, Status: "ok", DurationMS: time.Since(start).Milliseconds()}
 	if err != nil {
 		h.Status = "error"
 		h.Error = oneLine(err.Error())
@@ -76,6 +77,9 @@ func xcomPath(flag string) string {
 // Version is stamped at build time:
 // -ldflags "-X github.com/starrocks-backup/srbackup/pkg/taskrun.Version=v1.2.3".
 var Version string
+
+// VersionString returns the tool's version, as --version prints it.
+func VersionString() string { return version() }
 
 func version() string {
 	if Version != "" {

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -48,11 +49,23 @@ type Task struct {
 	Name        string
 	Usage       string
 	Description string
-	Flags       []cli.Flag
+	// Flags are the task's flags; with Commands, every command's too.
+	Flags []cli.Flag
 	// Run does the work. Its result (a struct, a pointer to one, or nil) is
 	// reported also when err is not nil, so that a failed run can still say
 	// how far it got.
 	Run func(ctx context.Context) (any, error)
+	// Commands, when set, replace Run: "catalog list", "catalog prune".
+	// The result line then names the command ("command":"list").
+	Commands []Command
+}
+
+// Command is one command of a task with several.
+type Command struct {
+	Name  string
+	Usage string
+	Flags []cli.Flag // the command's own, besides the task's Flags
+	Run   func(ctx context.Context) (any, error)
 }
 
 // Streams are where a task writes; Main uses the process's own.
@@ -111,7 +124,7 @@ func Main(t Task) {
 	// The task did not return: report for it.
 	err := fmt.Errorf("%w: %v; the task did not stop in time and was ended", ErrCancelled, &cancelled{sig: sig})
 	if rep.claim() {
-		line, _ := encodeResult(t.Name, rep.started(), nil, err)
+		line, _ := encodeResult(t.Name, "", rep.started(), nil, err)
 		_, _ = rep.writeXcom(line)
 		fmt.Fprintf(os.Stderr, `{"level":"error","task":%q,"error":%q,"exit_code":%d,"message":"task finished"}`+"\n",
 			t.Name, oneLine(err.Error()), ExitCancelled)
@@ -214,13 +227,11 @@ func execute(ctx, hard context.Context, rep *reporter, t Task, args []string, s 
 	start := time.Now()
 	rep.setStart(start)
 	ctx = context.WithValue(ctx, hardKey{}, hard)
-	if err := CheckFlags(withEnv(t.Flags)); err != nil {
-		panic("taskrun: " + t.Name + ": " + err.Error())
-	}
 	var (
 		lf         logFlags
 		xcomFile   string
 		started    bool
+		command    string
 		result     any
 		runErr     error
 		logger     = newLogger(s.Stderr, t.Name, "json", zerolog.InfoLevel)
@@ -230,41 +241,79 @@ func execute(ctx, hard context.Context, rep *reporter, t Task, args []string, s 
 			&cli.StringFlag{Name: "xcom-file", Usage: "also write the result to this file, atomically (default: /airflow/xcom/return.json when /airflow/xcom exists)", Destination: &xcomFile},
 		})
 	)
+	log.SetFlags(0)
+	log.SetOutput(stdLog{&logger})
+	defer log.SetOutput(io.Discard)
+	flagsOf := func(own []cli.Flag) []cli.Flag {
+		all := append(append(append([]cli.Flag{}, own...), t.Flags...), commonFlag...)
+		if err := CheckFlags(withEnv(all)); err != nil {
+			panic("taskrun: " + t.Name + ": " + err.Error())
+		}
+		return all
+	}
+	onUsageError := func(_ *cli.Context, err error, _ bool) error { return usage.Wrap(err) }
+	// begin is where every run starts once the flags parsed.
+	begin := func(c *cli.Context) (context.Context, error) {
+		started = true
+		rep.setXcom(xcomFile)
+		if c.NArg() > 0 {
+			return nil, usage.Errorf("unexpected argument %q (every input is a --flag)", c.Args().First())
+		}
+		l, err := lf.logger(s.Stderr, t.Name)
+		if err != nil {
+			return nil, err
+		}
+		logger = l
+		if xcomFile != "" {
+			if fi, err := os.Stat(filepath.Dir(xcomFile)); err != nil || !fi.IsDir() {
+				return nil, usage.Errorf("--xcom-file %s: folder %s does not exist", xcomFile, filepath.Dir(xcomFile))
+			}
+		}
+		logger.Debug().Str("version", version()).Str("command", command).Msg("task starting")
+		return logger.WithContext(c.Context), nil
+	}
+	action := func(name string, run func(context.Context) (any, error)) cli.ActionFunc {
+		return func(c *cli.Context) error {
+			command = name
+			ctx, err := begin(c)
+			if err != nil {
+				return err
+			}
+			result, runErr = run(ctx)
+			return runErr
+		}
+	}
 	app := &cli.App{
 		Name:                   t.Name,
 		Usage:                  t.Usage,
 		Description:            t.Description,
 		Version:                version(),
-		Flags:                  append(append([]cli.Flag{}, t.Flags...), commonFlag...),
 		HideHelpCommand:        true,
 		UseShortOptionHandling: false,
 		Writer:                 helpWriter(args, s.Stdout),
 		ErrWriter:              io.Discard, // errors reach the result line and the log instead
 		ExitErrHandler:         func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usage.Wrap(err)
-		},
-		Action: func(c *cli.Context) error {
-			started = true
-			rep.setXcom(xcomFile)
+		OnUsageError:           onUsageError,
+	}
+	if len(t.Commands) == 0 {
+		app.Flags = flagsOf(nil)
+		app.Action = action("", t.Run)
+	} else {
+		var names []string
+		for _, cmd := range t.Commands {
+			names = append(names, cmd.Name)
+			app.Commands = append(app.Commands, &cli.Command{
+				Name: cmd.Name, Usage: cmd.Usage, Flags: flagsOf(cmd.Flags),
+				Action: action(cmd.Name, cmd.Run), OnUsageError: onUsageError, HideHelpCommand: true,
+			})
+		}
+		app.Flags = commonFlag
+		app.Action = func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usage.Errorf("unexpected argument %q (every input is a --flag)", c.Args().First())
+				return usage.Errorf("unknown command %q: use one of %s", c.Args().First(), strings.Join(names, ", "))
 			}
-			l, err := lf.logger(s.Stderr, t.Name)
-			if err != nil {
-				return err
-			}
-			logger = l
-			if xcomFile != "" {
-				if fi, err := os.Stat(filepath.Dir(xcomFile)); err != nil || !fi.IsDir() {
-					return usage.Errorf("--xcom-file %s: folder %s does not exist", xcomFile, filepath.Dir(xcomFile))
-				}
-			}
-			ctx := logger.WithContext(c.Context)
-			logger.Debug().Str("version", version()).Msg("task starting")
-			result, runErr = t.Run(ctx)
-			return runErr
-		},
+			return usage.Errorf("give a command: %s", strings.Join(names, ", "))
+		}
 	}
 	err := app.RunContext(ctx, args)
 	if !started && err == nil {
@@ -282,12 +331,12 @@ func execute(ctx, hard context.Context, rep *reporter, t Task, args []string, s 
 		}
 	}
 
-	line, encErr := encodeResult(t.Name, start, result, err)
+	line, encErr := encodeResult(t.Name, command, start, result, err)
 	if encErr != nil {
 		// A result struct that does not encode is a programming error; the
 		// contract still holds: one JSON line, status error.
 		logger.Error().Err(encErr).Msg("cannot encode the task result")
-		line, _ = encodeResult(t.Name, start, nil, fmt.Errorf("internal error: %v", encErr))
+		line, _ = encodeResult(t.Name, command, start, nil, fmt.Errorf("internal error: %v", encErr))
 		code = ExitFailed
 	}
 	if !started {
@@ -304,7 +353,7 @@ func execute(ctx, hard context.Context, rep *reporter, t Task, args []string, s 
 	if path, werr := rep.writeXcom(line); werr != nil {
 		logger.Error().Err(werr).Str("xcom_file", path).Msg("cannot write the xcom file")
 		if code == ExitOK {
-			line, _ = encodeResult(t.Name, start, result, fmt.Errorf("cannot write xcom file: %v", werr))
+			line, _ = encodeResult(t.Name, command, start, result, fmt.Errorf("cannot write xcom file: %v", werr))
 			code = ExitFailed
 		}
 	}

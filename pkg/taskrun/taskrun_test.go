@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log"
 	"os"
 	"path/filepath"
 	"strings"
@@ -255,7 +256,7 @@ func TestResultRejectsReservedField(t *testing.T) {
 	type bad struct {
 		Status string `json:"status"`
 	}
-	if _, err := encodeResult("t", time.Now(), bad{"x"}, nil); err == nil {
+	if _, err := encodeResult("t", "", time.Now(), bad{"x"}, nil); err == nil {
 		t.Fatal("reserved field accepted")
 	}
 }
@@ -286,5 +287,57 @@ func TestUsageErrorStillWritesXcom(t *testing.T) {
 		if err != nil || string(got)+"\n" != r.stdout {
 			t.Fatalf("xcom file %q (%v), stdout %q", got, err, r.stdout)
 		}
+	}
+}
+
+func TestCommands(t *testing.T) {
+	var bucket, id string
+	task := Task{
+		Name:  "multi",
+		Flags: []cli.Flag{&cli.StringFlag{Name: "bucket", Required: true, Destination: &bucket}},
+		Commands: []Command{
+			{Name: "list", Run: func(context.Context) (any, error) { return demoResult{Bucket: bucket}, nil }},
+			{Name: "show", Flags: []cli.Flag{&cli.StringFlag{Name: "id", Destination: &id}},
+				Run: func(context.Context) (any, error) { return demoResult{Bucket: bucket + "/" + id}, nil }},
+		},
+	}
+	t.Setenv("SRB_ID", "from-env")
+	r := execTask(t, context.Background(), task, "show", "--bucket", "b", "--log-level", "debug")
+	m := r.result(t)
+	if r.code != 0 || m["command"] != "show" || m["bucket"] != "b/from-env" || m["task"] != "multi" {
+		t.Fatalf("show: exit %d, %v", r.code, m)
+	}
+	if !strings.HasPrefix(strings.TrimSpace(r.stdout), `{"task":"multi","command":"show","status":"ok"`) {
+		t.Fatalf("header order: %s", r.stdout)
+	}
+	for name, args := range map[string][]string{"no command": {}, "unknown": {"drop"}, "missing flag": {"list"}} {
+		xcom := filepath.Join(t.TempDir(), "r.json")
+		r := execTask(t, context.Background(), task, append(args, "--xcom-file", xcom)...)
+		m := r.result(t)
+		if r.code != ExitUsage || m["status"] != "error" || m["error"] == "" {
+			t.Fatalf("%s: exit %d, %v", name, r.code, m)
+		}
+		if got, err := os.ReadFile(xcom); name != "missing flag" && (err != nil || string(got)+"\n" != r.stdout) {
+			t.Fatalf("%s: xcom %q (%v)", name, got, err)
+		}
+	}
+}
+
+// Libraries that print with the standard log package (the AWS transfer
+// manager does) must not break the rule that stderr holds JSON lines.
+func TestStandardLogBecomesJSON(t *testing.T) {
+	task := demoTask(func(context.Context, string) (any, error) {
+		log.Printf("library says: %s", "hello")
+		return nil, nil
+	})
+	r := execTask(t, context.Background(), task, "--bucket", "b")
+	found := false
+	for _, l := range r.logLines(t) {
+		if l["message"] == "library says: hello" && l["level"] == "warn" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("the standard log line did not become a JSON warning:\n%s", r.stderr)
 	}
 }

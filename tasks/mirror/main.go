@@ -44,6 +44,10 @@ func main() {
 			Usage: "accept a source holding no object (without it such a run fails: a mistyped source must not look like an empty backup)"},
 		&cli.BoolFlag{Name: "verify", Destination: &o.Verify,
 			Usage: "after copying, list both sides again and fail if any key, size or recorded ETag differs"},
+		&cli.StringFlag{Name: "manifest", Destination: &o.Manifest,
+			Usage: "after a complete run, write the backup set's data listing here in the target bucket (backups/<id>/data.jsonl.gz): every source object with what the target holds for it (its version on a versioned bucket)"},
+		&cli.StringFlag{Name: "from-manifest", Destination: &o.FromManifest,
+			Usage: "restore a backup set: copy exactly the objects its manifest (backups/<id>/manifest.json in the source bucket) lists, at their recorded versions; with --remove the target then holds exactly them"},
 		&cli.DurationFlag{Name: "progress-interval", Value: mirror.DefaultProgressInterval, Destination: &o.ProgressInterval,
 			Usage: "log a progress line this often (0: never)"},
 	)
