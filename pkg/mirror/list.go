@@ -30,6 +30,10 @@ type lister struct {
 	side   string // "source" or "target"
 	client *minio.Client
 	loc    Location
+	// rng bounds the keys listed (relative): the listing asks for no
+	// wider folder than the range needs, starts just below its start,
+	// drops what sorts before it and ends at its end.
+	rng KeyRange
 	// metadata, when set, asks for user metadata (MinIO honours it; other
 	// servers ignore it). The lister reads it at each page boundary and
 	// resumes the listing with the new setting when it changed.
@@ -43,9 +47,10 @@ type lister struct {
 	retry    retry.Policy // the zero Policy: no retry
 }
 
-// newLister returns the run's lister of one side, which logs its retries.
-func (r *run) newLister(ctx context.Context, side string, cl *minio.Client, loc Location, metadata *atomic.Bool) *lister {
-	l := &lister{side: side, client: cl, loc: loc, metadata: metadata, pageSize: r.o.listPage}
+// newLister returns the run's lister of one side within rng, which logs its
+// retries.
+func (r *run) newLister(ctx context.Context, side string, cl *minio.Client, loc Location, rng KeyRange, metadata *atomic.Bool) *lister {
+	l := &lister{side: side, client: cl, loc: loc, rng: rng, metadata: metadata, pageSize: r.o.listPage}
 	l.retry = r.policy(func(attempt int, err error) {
 		zerolog.Ctx(ctx).Warn().Str("side", side).Int("attempt", attempt).Str("error", err.Error()).
 			Msg("listing failed; resuming after the last key received")
@@ -53,7 +58,12 @@ func (r *run) newLister(ctx context.Context, side string, cl *minio.Client, loc 
 	return l
 }
 
-func (l *lister) what() string { return "list " + l.side + " " + l.loc.String() }
+func (l *lister) what() string {
+	if l.rng.Whole() {
+		return "list " + l.side + " " + l.loc.String()
+	}
+	return "list " + l.side + " " + l.loc.String() + " in " + l.rng.String()
+}
 
 // run lists and sends pages to out. It closes out only after a complete
 // listing; on failure it sends a page holding the error; when ctx ends
@@ -73,13 +83,17 @@ func (l *lister) run(ctx context.Context, out chan<- page) {
 	}
 	var (
 		startAfter string
+		prefix     = l.loc.Prefix + l.rng.folder()
 		buf        = make([]Entry, 0, size)
 		attempts   = l.retry.Start()
 		noOwner    = false
 	)
+	if l.rng.Start != "" {
+		startAfter = l.loc.Prefix + l.rng.startAfter()
+	}
 	for {
 		opts := minio.ListObjectsOptions{
-			Prefix:       l.loc.Prefix,
+			Prefix:       prefix,
 			Recursive:    true,
 			WithMetadata: l.metadata != nil && l.metadata.Load(),
 			WithVersions: l.versions,
@@ -87,14 +101,14 @@ func (l *lister) run(ctx context.Context, out chan<- page) {
 			FetchOwner:   &noOwner,
 		}
 		var listErr error
-		progressed, switched := false, false
+		progressed, switched, ended := false, false, false
 		for o := range l.client.ListObjectsIter(ctx, l.loc.Bucket, opts) {
 			if o.Err != nil {
 				listErr = o.Err
 				break
 			}
-			if !strings.HasPrefix(o.Key, l.loc.Prefix) {
-				listErr = fmt.Errorf("server returned key %q outside the prefix %q", o.Key, l.loc.Prefix)
+			if !strings.HasPrefix(o.Key, prefix) {
+				listErr = fmt.Errorf("server returned key %q outside the prefix %q", o.Key, prefix)
 				break
 			}
 			if l.versions && !o.IsLatest {
@@ -104,9 +118,14 @@ func (l *lister) run(ctx context.Context, out chan<- page) {
 				listErr = fmt.Errorf("server returned key %q after %q: the listing is not in key order", o.Key, startAfter)
 				break
 			}
+			rel := o.Key[len(l.loc.Prefix):]
+			if !l.rng.before(rel) {
+				ended = true // past the range: the range's listing is complete
+				break
+			}
 			startAfter, progressed = o.Key, true
-			if o.IsDeleteMarker {
-				continue // deleted: the key is absent
+			if o.IsDeleteMarker || rel < l.rng.Start {
+				continue // deleted (the key is absent), or below the range
 			}
 			buf = append(buf, l.entry(o))
 			if len(buf) == size {
@@ -123,7 +142,7 @@ func (l *lister) run(ctx context.Context, out chan<- page) {
 		if switched {
 			continue // resume after the last key with the new setting
 		}
-		if listErr == nil && ctx.Err() != nil {
+		if listErr == nil && !ended && ctx.Err() != nil {
 			return // the iterator stops silently when ctx ends: that is not the end of the listing
 		}
 		if listErr == nil {
