@@ -183,7 +183,7 @@ func (d *decoder) httpError(resp *http.Response, body []byte, bucket string) err
 		case http.StatusConflict:
 			e.Code, e.Message = "Conflict", "Bucket not empty."
 		default:
-			e.Code, e.Message = resp.Status, resp.Status
+			e.Code = resp.Status // "502 Bad Gateway", as minio-go has it
 		}
 	}
 	e.StatusCode, e.Server = resp.StatusCode, resp.Header.Get("Server")
