@@ -176,9 +176,14 @@ func (s *server) list(w http.ResponseWriter, bucket string, q url.Values) {
 		if delim != "" {
 			if j := strings.Index(key[len(prefix):], delim); j >= 0 {
 				cp := key[:len(prefix)+j+len(delim)]
-				res.CommonPrefixes = append(res.CommonPrefixes, commonPrefix{cp})
-				last = cp
-				n++
+				// A common prefix not after the resume point was listed
+				// already (the continuation token is the last one sent),
+				// as S3 and MinIO leave it out.
+				if cp > after {
+					res.CommonPrefixes = append(res.CommonPrefixes, commonPrefix{cp})
+					last = cp
+					n++
+				}
 				// Skip every key under this common prefix.
 				i = sort.Search(len(s.keys), func(k int) bool { return s.keys[k] >= cp && !strings.HasPrefix(s.keys[k], cp) })
 				continue
