@@ -186,6 +186,47 @@ func TestListFollowsTokens(t *testing.T) {
 	}
 }
 
+// Versions follows key and version-id markers to the end; a truncated
+// page without a next key marker, or markers that do not move, are errors.
+func TestVersionsFollowMarkers(t *testing.T) {
+	versions := func(extra, entries string) []byte {
+		return []byte(`<ListVersionsResult><Name>bkt</Name>` + extra + entries + `</ListVersionsResult>`)
+	}
+	v := func(key, id string) string {
+		return `<Version><Key>` + key + `</Key><VersionId>` + id + `</VersionId></Version>`
+	}
+	pages := map[string][]byte{
+		"|":     versions(`<IsTruncated>true</IsTruncated><NextKeyMarker>a</NextKeyMarker><NextVersionIdMarker>2</NextVersionIdMarker>`, v("a", "3")+v("a", "2")),
+		"a|2":   versions(`<IsTruncated>true</IsTruncated><NextKeyMarker>b</NextKeyMarker><NextVersionIdMarker>1</NextVersionIdMarker>`, v("a", "1")+v("b", "1")),
+		"b|1":   versions(`<IsTruncated>false</IsTruncated>`, `<DeleteMarker><Key>c</Key><VersionId>9</VersionId><IsLatest>true</IsLatest></DeleteMarker>`),
+		"same|": versions(`<IsTruncated>true</IsTruncated><NextKeyMarker>same</NextKeyMarker>`, v("same", "1")),
+		"none|": versions(`<IsTruncated>true</IsTruncated>`, v("x", "1")),
+	}
+	_, c := newFake(t, func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		_, _ = w.Write(pages[q.Get("key-marker")+"|"+q.Get("version-id-marker")])
+	})
+	ctx := context.Background()
+	var got []string
+	err := c.Versions(ctx, VersionsQuery{Bucket: "bkt"}, func(p *Page) error {
+		for _, o := range p.Objects {
+			got = append(got, fmt.Sprintf("%s@%s%v", o.Key, o.VersionID, o.DeleteMarker))
+		}
+		return nil
+	})
+	if err != nil || strings.Join(got, " ") != "a@3false a@2false a@1false b@1false c@9true" {
+		t.Fatalf("%v %v", got, err)
+	}
+	if err := c.Versions(ctx, VersionsQuery{Bucket: "bkt", KeyMarker: "same"}, func(*Page) error { return nil }); err == nil ||
+		!strings.Contains(err.Error(), "would not progress") {
+		t.Fatalf("repeated markers: %v", err)
+	}
+	if err := c.Versions(ctx, VersionsQuery{Bucket: "bkt", KeyMarker: "none"}, func(*Page) error { return nil }); err == nil ||
+		!strings.Contains(err.Error(), "without a next key marker") {
+		t.Fatalf("no marker: %v", err)
+	}
+}
+
 // Server errors become minio.ErrorResponse values with their HTTP status,
 // which s3conf classifies and explains as it does minio-go's own.
 func TestServerErrors(t *testing.T) {

@@ -53,6 +53,8 @@ func (d *decoder) page(body []byte, root string, p *Page) error {
 		return d.errorf("the document is <%s>, not <%s>", name, root)
 	}
 	encoding := ""
+	fields := [...]field{{"NextContinuationToken", &p.NextContinuationToken}, {"NextKeyMarker", &p.NextKeyMarker},
+		{"NextVersionIdMarker", &p.NextVersionIDMarker}, {"EncodingType", &encoding}}
 	err = d.children(func(name []byte) error {
 		var err error
 		switch string(name) {
@@ -76,16 +78,8 @@ func (d *decoder) page(body []byte, root string, p *Page) error {
 			p.CommonPrefixes = append(p.CommonPrefixes, prefix)
 		case "IsTruncated":
 			p.Truncated, err = d.boolean()
-		case "NextContinuationToken":
-			p.NextContinuationToken, err = d.str()
-		case "NextKeyMarker":
-			p.NextKeyMarker, err = d.str()
-		case "NextVersionIdMarker":
-			p.NextVersionIDMarker, err = d.str()
-		case "EncodingType":
-			encoding, err = d.str()
 		default:
-			err = d.skip()
+			err = d.field(name, fields[:])
 		}
 		return err
 	})
@@ -105,71 +99,40 @@ func (d *decoder) page(body []byte, root string, p *Page) error {
 func (d *decoder) root(body []byte) ([]byte, error) {
 	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
 	d.reset(body)
-	for {
-		kind, err := d.next()
-		if err != nil {
-			return nil, err
-		}
-		switch kind {
-		case tokStart:
-			return d.name, nil
-		case tokText:
-			if len(bytes.TrimLeft(d.text, " \t\r\n")) > 0 || d.cdata {
-				return nil, d.errorf("text before the root element")
-			}
-		case tokEOF:
-			if len(body) == 0 {
-				return nil, errors.New("empty response body")
-			}
-			return nil, d.errorf("no root element")
-		default:
-			return nil, d.errorf("end tag before the root element")
-		}
+	switch kind, err := d.outside(); {
+	case err != nil:
+		return nil, err
+	case kind == tokStart:
+		return d.name, nil
+	case len(body) == 0:
+		return nil, errors.New("empty response body")
+	case kind == tokEOF:
+		return nil, d.errorf("no root element")
+	default:
+		return nil, d.errorf("end tag before the root element")
 	}
 }
 
 // end checks that nothing but blanks, comments and processing
 // instructions follows the root element.
 func (d *decoder) end() error {
-	for {
-		kind, err := d.next()
-		if err != nil {
-			return err
-		}
-		switch kind {
-		case tokEOF:
-			return nil
-		case tokText:
-			if len(bytes.TrimLeft(d.text, " \t\r\n")) > 0 || d.cdata {
-				return d.errorf("text after the root element")
-			}
-		default:
-			return d.errorf("element after the root element")
-		}
+	kind, err := d.outside()
+	if err == nil && kind != tokEOF {
+		err = d.errorf("element after the root element")
 	}
+	return err
 }
 
-// children calls fn for each child element of the element whose start tag
-// was just read, with the child's local name; fn reads the child whole
-// (content, skip or children). Text between children is ignored.
-func (d *decoder) children(fn func(name []byte) error) error {
-	if d.empty {
-		return nil
-	}
+// outside reads past blanks, comments and processing instructions outside
+// the root element, and returns the next token's kind.
+func (d *decoder) outside() (int, error) {
 	for {
 		kind, err := d.next()
-		if err != nil {
-			return err
+		if err != nil || kind != tokText {
+			return kind, err
 		}
-		switch kind {
-		case tokStart:
-			if err := fn(d.name); err != nil {
-				return err
-			}
-		case tokEnd:
-			return nil
-		case tokEOF:
-			return d.errorf("input ends inside an element")
+		if len(bytes.TrimLeft(d.text, " \t\r\n")) > 0 {
+			return 0, d.errorf("text outside the root element")
 		}
 	}
 }
@@ -244,36 +207,30 @@ func (d *decoder) metadata(p *Page, o *Object) error {
 
 // errorFields reads an S3 <Error> document's fields.
 func (d *decoder) errorFields(e *minio.ErrorResponse) error {
-	err := d.children(func(name []byte) error {
-		var f *string
-		switch string(name) {
-		case "Code":
-			f = &e.Code
-		case "Message":
-			f = &e.Message
-		case "BucketName":
-			f = &e.BucketName
-		case "Key":
-			f = &e.Key
-		case "Resource":
-			f = &e.Resource
-		case "RequestId":
-			f = &e.RequestID
-		case "HostId":
-			f = &e.HostID
-		case "Region":
-			f = &e.Region
-		default:
-			return d.skip()
-		}
-		var err error
-		*f, err = d.str()
-		return err
-	})
-	if err != nil {
+	fields := [...]field{{"Code", &e.Code}, {"Message", &e.Message}, {"BucketName", &e.BucketName}, {"Key", &e.Key},
+		{"Resource", &e.Resource}, {"RequestId", &e.RequestID}, {"HostId", &e.HostID}, {"Region", &e.Region}}
+	if err := d.children(func(name []byte) error { return d.field(name, fields[:]) }); err != nil {
 		return err
 	}
 	return d.end()
+}
+
+// field is a text element read into a string.
+type field struct {
+	name string
+	to   *string
+}
+
+// field reads the element just opened into its field, or skips it.
+func (d *decoder) field(name []byte, fields []field) error {
+	for _, f := range fields {
+		if string(name) == f.name {
+			var err error
+			*f.to, err = d.str()
+			return err
+		}
+	}
+	return d.skip()
 }
 
 func (d *decoder) str() (string, error) {

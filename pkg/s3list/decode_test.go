@@ -255,6 +255,7 @@ func TestDecodeMalformed(t *testing.T) {
 		"tag without a name":     []byte(`<ListBucketResult>< ></ListBucketResult>`),
 		"end tag first":          []byte(`</ListBucketResult>`),
 		"stray slash":            []byte(`<ListBucketResult / ></ListBucketResult>`),
+		"nested too deep":        page("", `<Key>k</Key>`+strings.Repeat("<a>", maxDepth)+strings.Repeat("</a>", maxDepth)),
 	} {
 		if p, err := decodeList(body); err == nil {
 			t.Errorf("%s: no error; %d objects", name, len(p.Objects))
@@ -287,17 +288,23 @@ func FuzzDecode(f *testing.F) {
 	f.Add(page("<EncodingType>url</EncodingType><CommonPrefixes><Prefix>p%2B/</Prefix></CommonPrefixes>", keyEntry("k+1%20")))
 	f.Add(page("", `<Key>k</Key><UserMetadata><a>1</a><b>&lt;</b></UserMetadata><Internal><K>1</K></Internal>`))
 	f.Add(page("", keyEntry("<![CDATA[x]]>y<!--z-->")))
+	for _, name := range []string{"minio-delimiter.xml", "minio-versions.xml"} {
+		f.Add(readTestdata(f, name))
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		got, err := decodeList(body)
-		if err != nil {
-			return
-		}
-		want, err := refDecode(body, rootList)
-		if err != nil {
-			t.Fatalf("accepted what encoding/xml refuses (%v): %q", err, body)
-		}
-		if d := samePage(got, want); d != "" {
-			t.Fatalf("%s\n%q", d, body)
+		for _, root := range []string{rootList, rootVersions} {
+			var d decoder
+			got := &Page{}
+			if err := d.page(body, root, got); err != nil {
+				continue
+			}
+			want, err := refDecode(body, root)
+			if err != nil {
+				t.Fatalf("accepted what encoding/xml refuses (%v): %q", err, body)
+			}
+			if d := samePage(got, want); d != "" {
+				t.Fatalf("%s\n%q", d, body)
+			}
 		}
 	})
 }

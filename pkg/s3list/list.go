@@ -3,7 +3,6 @@ package s3list
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -102,99 +101,99 @@ type VersionsQuery struct {
 // ErrStop, returned by a page function, ends a listing early without error.
 var ErrStop = errors.New("stop listing")
 
-// common sets the parameters both listings share. Names come back
-// URL-encoded (encoding-type=url): XML cannot carry every character a key
-// may hold.
-func common(v url.Values, prefix, delimiter string, maxKeys int, metadata bool) url.Values {
-	v.Set("encoding-type", "url")
-	v.Set("prefix", prefix)
-	if delimiter != "" {
-		v.Set("delimiter", delimiter)
-	}
+// request is a listing's next request: its bucket, query and document,
+// and how it moves on after a truncated page.
+type request interface {
+	target() (bucket string, query url.Values, root string)
+	// advance points the request past p; it reports false when that is
+	// where it already pointed (a server that would never get further).
+	advance(p *Page) bool
+}
+
+// query makes a listing's parameters: kind ("list-type=2" or "versions"),
+// those both listings share, and the optional name-value pairs that have
+// a value. Names come back URL-encoded (encoding-type=url): XML cannot
+// carry every character a key may hold.
+func query(kind url.Values, prefix, delimiter string, maxKeys int, metadata bool, optional ...string) url.Values {
+	kind.Set("encoding-type", "url")
+	kind.Set("prefix", prefix)
 	if maxKeys > 0 {
-		v.Set("max-keys", strconv.Itoa(maxKeys))
+		optional = append(optional, "max-keys", strconv.Itoa(maxKeys))
 	}
 	if metadata {
-		v.Set("metadata", "true")
+		optional = append(optional, "metadata", "true")
 	}
-	return v
+	optional = append(optional, "delimiter", delimiter)
+	for i := 0; i+1 < len(optional); i += 2 {
+		if optional[i+1] != "" {
+			kind.Set(optional[i], optional[i+1])
+		}
+	}
+	return kind
+}
+
+func (q *Query) target() (string, url.Values, string) {
+	return q.Bucket, query(url.Values{"list-type": {"2"}}, q.Prefix, q.Delimiter, q.MaxKeys, q.Metadata,
+		"start-after", q.StartAfter, "continuation-token", q.ContinuationToken), rootList
+}
+
+func (q *Query) advance(p *Page) bool {
+	moved := p.NextContinuationToken != q.ContinuationToken
+	q.ContinuationToken = p.NextContinuationToken
+	return moved
+}
+
+func (q *VersionsQuery) target() (string, url.Values, string) {
+	return q.Bucket, query(url.Values{"versions": {""}}, q.Prefix, q.Delimiter, q.MaxKeys, q.Metadata,
+		"key-marker", q.KeyMarker, "version-id-marker", q.VersionIDMarker), rootVersions
+}
+
+func (q *VersionsQuery) advance(p *Page) bool {
+	moved := p.NextKeyMarker != q.KeyMarker || p.NextVersionIDMarker != q.VersionIDMarker
+	q.KeyMarker, q.VersionIDMarker = p.NextKeyMarker, p.NextVersionIDMarker
+	return moved
 }
 
 // ListPage sends one ListObjectsV2 request and decodes its answer into p.
-func (c *Client) ListPage(ctx context.Context, q Query, p *Page) error {
-	v := common(url.Values{"list-type": {"2"}}, q.Prefix, q.Delimiter, q.MaxKeys, q.Metadata)
-	if q.StartAfter != "" {
-		v.Set("start-after", q.StartAfter)
-	}
-	if q.ContinuationToken != "" {
-		v.Set("continuation-token", q.ContinuationToken)
-	}
-	if err := c.get(ctx, q.Bucket, v, rootList, p); err != nil {
-		return err
-	}
-	if p.Truncated && p.NextContinuationToken == "" {
-		return errors.New("malformed list page: truncated without a continuation token")
-	}
-	return nil
+func (c *Client) ListPage(ctx context.Context, q Query, p *Page) error { return c.page(ctx, &q, p) }
+
+// VersionsPage sends one ListObjectVersions request and decodes its answer
+// into p.
+func (c *Client) VersionsPage(ctx context.Context, q VersionsQuery, p *Page) error {
+	return c.page(ctx, &q, p)
 }
 
 // List lists from q to the end, page by page, calling fn with each page (a
 // page is valid until fn returns; the strings it holds stay valid). It
 // stops at the first error, or when fn returns ErrStop.
 func (c *Client) List(ctx context.Context, q Query, fn func(*Page) error) error {
-	return walk(func(p *Page) (bool, error) {
-		if err := c.ListPage(ctx, q, p); err != nil {
-			return false, err
-		}
-		if p.Truncated && p.NextContinuationToken == q.ContinuationToken {
-			return false, errors.New("the server sent back the same continuation token: the listing would not progress")
-		}
-		q.ContinuationToken = p.NextContinuationToken
-		return p.Truncated, nil
-	}, fn)
-}
-
-// VersionsPage sends one ListObjectVersions request and decodes its answer
-// into p.
-func (c *Client) VersionsPage(ctx context.Context, q VersionsQuery, p *Page) error {
-	v := common(url.Values{"versions": {""}}, q.Prefix, q.Delimiter, q.MaxKeys, q.Metadata)
-	if q.KeyMarker != "" {
-		v.Set("key-marker", q.KeyMarker)
-	}
-	if q.VersionIDMarker != "" {
-		v.Set("version-id-marker", q.VersionIDMarker)
-	}
-	if err := c.get(ctx, q.Bucket, v, rootVersions, p); err != nil {
-		return err
-	}
-	if p.Truncated && p.NextKeyMarker == "" {
-		return errors.New("malformed versions page: truncated without a next key marker")
-	}
-	return nil
+	return c.walk(ctx, &q, fn)
 }
 
 // Versions lists versions and delete markers from q to the end, as List
 // lists objects.
 func (c *Client) Versions(ctx context.Context, q VersionsQuery, fn func(*Page) error) error {
-	return walk(func(p *Page) (bool, error) {
-		if err := c.VersionsPage(ctx, q, p); err != nil {
-			return false, err
-		}
-		if p.Truncated && p.NextKeyMarker == q.KeyMarker && p.NextVersionIDMarker == q.VersionIDMarker {
-			return false, fmt.Errorf("the server sent back the same markers: the listing would not progress")
-		}
-		q.KeyMarker, q.VersionIDMarker = p.NextKeyMarker, p.NextVersionIDMarker
-		return p.Truncated, nil
-	}, fn)
+	return c.walk(ctx, &q, fn)
 }
 
-// walk fetches pages into one Page until next says there are no more,
-// handing each to fn.
-func walk(next func(*Page) (more bool, err error), fn func(*Page) error) error {
+func (c *Client) page(ctx context.Context, r request, p *Page) error {
+	bucket, query, root := r.target()
+	if err := c.get(ctx, bucket, query, root, p); err != nil {
+		return err
+	}
+	switch {
+	case p.Truncated && root == rootList && p.NextContinuationToken == "":
+		return errors.New("malformed list page: truncated without a continuation token")
+	case p.Truncated && root == rootVersions && p.NextKeyMarker == "":
+		return errors.New("malformed versions page: truncated without a next key marker")
+	}
+	return nil
+}
+
+func (c *Client) walk(ctx context.Context, r request, fn func(*Page) error) error {
 	var p Page
 	for {
-		more, err := next(&p)
-		if err != nil {
+		if err := c.page(ctx, r, &p); err != nil {
 			return err
 		}
 		if err := fn(&p); err != nil {
@@ -203,8 +202,11 @@ func walk(next func(*Page) (more bool, err error), fn func(*Page) error) error {
 			}
 			return err
 		}
-		if !more {
+		if !p.Truncated {
 			return nil
+		}
+		if !r.advance(&p) {
+			return errors.New("the server sent back the position it was given: the listing would not progress")
 		}
 	}
 }

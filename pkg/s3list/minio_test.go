@@ -99,6 +99,18 @@ func minioConfig(m *testbed.MinIO) s3conf.Config {
 	return s3conf.Config{Endpoint: m.Endpoint(), Region: "us-east-1", AccessKey: m.AccessKey, SecretKey: m.SecretKey}
 }
 
+// minioBucket starts a MinIO with an empty bucket, and returns recording
+// clients for it.
+func minioBucket(t *testing.T, bucket string) (*testbed.MinIO, *Client, *recorder, *minio.Client) {
+	t.Helper()
+	m := testbed.NewMinIO(t)
+	if err := m.MakeBucket(context.Background(), bucket, false); err != nil {
+		t.Fatal(err)
+	}
+	c, rec, mc := recordingClient(t, minioConfig(m))
+	return m, c, rec, mc
+}
+
 // put uploads objects (key → metadata) with a few workers.
 func put(t *testing.T, mc *minio.Client, bucket string, objects map[string]map[string]string) {
 	t.Helper()
@@ -212,12 +224,8 @@ func diffEntries(got, want []entry) string {
 // tricky keys, a control character only URL encoding can carry, paging,
 // a prefix, a start key and delimiters; and the keys are those uploaded.
 func TestListMatchesMinioGo(t *testing.T) {
-	m := testbed.NewMinIO(t)
-	c, rec, mc := recordingClient(t, minioConfig(m))
 	ctx := context.Background()
-	if err := m.MakeBucket(ctx, "src", false); err != nil {
-		t.Fatal(err)
-	}
+	_, c, rec, mc := minioBucket(t, "src")
 	objects := map[string]map[string]string{"ctl\x01key": nil, "empty": nil}
 	for _, k := range trickyKeys {
 		objects[k] = map[string]string{"Srb-Source-Etag": "0cc175b9c0f1b6a831c399e269772661", "Note": "a&b <c>"}
@@ -282,12 +290,8 @@ func TestListMatchesMinioGo(t *testing.T) {
 // Versions and delete markers, in MinIO's order, as minio-go lists them
 // (version ids, latest flags, markers, sizes, ETags, times), across pages.
 func TestVersionsMatchMinioGo(t *testing.T) {
-	m := testbed.NewMinIO(t)
-	c, rec, mc := recordingClient(t, minioConfig(m))
 	ctx := context.Background()
-	if err := m.MakeBucket(ctx, "ver", false); err != nil {
-		t.Fatal(err)
-	}
+	_, c, rec, mc := minioBucket(t, "ver")
 	put(t, mc, "ver", map[string]map[string]string{"old": nil}) // before versioning: version "null"
 	if err := mc.EnableVersioning(ctx, "ver"); err != nil {
 		t.Fatal(err)
@@ -333,11 +337,8 @@ func TestVersionsMatchMinioGo(t *testing.T) {
 
 // Errors from a real MinIO are classified as minio-go's own are.
 func TestMinIOErrors(t *testing.T) {
-	m := testbed.NewMinIO(t)
 	ctx := context.Background()
-	if err := m.MakeBucket(ctx, "there", false); err != nil {
-		t.Fatal(err)
-	}
+	m, _, _, _ := minioBucket(t, "there")
 	good := minioConfig(m)
 	wrongSecret, unknownKey := good, good
 	wrongSecret.SecretKey = "not-the-secret-key"
