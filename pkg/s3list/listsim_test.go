@@ -136,3 +136,14 @@ func TestListsim(t *testing.T) {
 		t.Fatalf("%d prefixes found, want %d; missing %s", len(found), len(want), strings.Join(missing[:min(5, len(missing))], " "))
 	}
 }
+
+// The client's CPU per listed object, end to end (requests, signatures,
+// transfer, decoding, one entry per object), listing 200,000 keys from
+// listsim, in another process, with no delay: s3list, and minio-go as
+// mirror uses it. cpu-ns/object is this process's CPU only.
+//
+//	go test -tags e2e -run XXX -bench Listsim -benchtime 3x ./pkg/s3list/
+func BenchmarkListsim(b *testing.B) {
+	const n = 200000
+	bothClients(b, startListsim(b, n), n)
+}
