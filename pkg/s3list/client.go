@@ -41,7 +41,8 @@ const userAgent = "srbackup-s3list"
 
 // Client lists buckets of one endpoint. It is safe for concurrent use.
 type Client struct {
-	mc     *minio.Client // addressing and credentials, as s3conf.NewMinio sets them up
+	creds  *minio.Client // credentials, as s3conf.NewMinio sets them up
+	addr   *minio.Client // the same, with placeholder keys: only makes URLs
 	http   *http.Client
 	region string
 	bases  sync.Map  // bucket name → *url.URL of the bucket (scheme, host, path)
@@ -49,35 +50,44 @@ type Client struct {
 }
 
 // New returns a client for the endpoint of cfg, with its own transport
-// (s3conf's, up to maxConns connections) and the credentials of
-// s3conf.NewMinio: static keys, or the AWS credential chain.
+// (s3conf's, up to maxConns connections).
 func New(cfg s3conf.Config, maxConns int) (*Client, error) {
-	mc, err := s3conf.NewMinio(cfg, maxConns)
-	if err != nil {
-		return nil, err
-	}
 	tr, err := cfg.Transport(maxConns)
 	if err != nil {
 		return nil, err
 	}
-	return NewWith(mc, tr, cfg.Region), nil
+	return NewWith(cfg, tr)
 }
 
-// NewWith returns a client that addresses buckets and signs requests as mc
-// does (its credentials, for region), sending them over rt.
-func NewWith(mc *minio.Client, rt http.RoundTripper, region string) *Client {
-	return &Client{mc: mc, http: &http.Client{Transport: rt}, region: region}
+// NewWith returns a client for the endpoint of cfg that sends its requests
+// over rt. It signs them with the credentials of s3conf.NewMinio (static
+// keys, or the AWS credential chain) and addresses buckets as that
+// minio-go client does.
+func NewWith(cfg s3conf.Config, rt http.RoundTripper) (*Client, error) {
+	creds, err := s3conf.NewMinio(cfg, 1)
+	if err != nil {
+		return nil, err
+	}
+	// minio-go presigns no URL without credentials, and where a bucket is
+	// does not depend on them.
+	placeholder := cfg
+	placeholder.AccessKey, placeholder.SecretKey, placeholder.SessionToken = "placeholder", "placeholder", ""
+	addr, err := s3conf.NewMinio(placeholder, 1)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{creds: creds, addr: addr, http: &http.Client{Transport: rt}, region: cfg.Region}, nil
 }
 
-// base returns the URL of a bucket, as mc addresses it: minio-go decides
+// base returns the URL of a bucket, as minio-go addresses it: it decides
 // path-style or virtual-host and the AWS regional host name. The URL is
-// made once per bucket by presigning a bucket request and keeping only
-// scheme, host and path (the signature is dropped, never shown).
+// made once per bucket by presigning a bucket request (with placeholder
+// keys) and keeping only scheme, host and path.
 func (c *Client) base(ctx context.Context, bucket string) (*url.URL, error) {
 	if u, ok := c.bases.Load(bucket); ok {
 		return u.(*url.URL), nil
 	}
-	u, err := c.mc.Presign(ctx, http.MethodGet, bucket, "", time.Minute, nil)
+	u, err := c.addr.Presign(ctx, http.MethodGet, bucket, "", time.Minute, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +111,7 @@ func (c *Client) get(ctx context.Context, bucket string, query url.Values, root 
 	}
 	req.Header.Set("User-Agent", userAgent)
 	req.Header.Set("X-Amz-Content-Sha256", emptySHA256)
-	creds, err := c.mc.GetCreds()
+	creds, err := c.creds.GetCreds()
 	if err != nil {
 		return fmt.Errorf("no usable credentials: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -104,6 +105,35 @@ func TestRequestShape(t *testing.T) {
 	}
 }
 
+// Without credentials (no keys, nothing in the AWS credential chain) a
+// listing is sent unsigned, as minio-go sends it, and the server decides.
+func TestAnonymous(t *testing.T) {
+	noCreds := httptest.NewServer(http.NotFoundHandler()) // the chain's container endpoint, with nothing
+	t.Cleanup(noCreds.Close)
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", "AWS_SESSION_TOKEN",
+		"AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", noCreds.URL)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" || r.URL.Query().Has("X-Amz-Signature") {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		_, _ = w.Write(page("", keyEntry("public")))
+	}))
+	t.Cleanup(srv.Close)
+	c, err := New(s3conf.Config{Endpoint: srv.URL, Region: "us-east-1"}, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p Page
+	if err := c.ListPage(context.Background(), Query{Bucket: "public"}, &p); err != nil || len(p.Objects) != 1 {
+		t.Fatalf("%+v %v", p.Objects, err)
+	}
+}
+
 // roundTripper answers every request with a canned page, recording it.
 type roundTripper struct{ reqs []*http.Request }
 
@@ -122,12 +152,12 @@ func TestAddressing(t *testing.T) {
 		{s3conf.Config{Region: "eu-west-1", AccessKey: "k", SecretKey: "s"}, "backups.s3.", "/"},
 		{s3conf.Config{Endpoint: "https://minio.example:9000", Region: "us-east-1", AccessKey: "k", SecretKey: "s"}, "minio.example:9000", "/backups/"},
 	} {
-		mc, err := s3conf.NewMinio(tc.cfg, 4)
+		rt := &roundTripper{}
+		c, err := NewWith(tc.cfg, rt)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rt := &roundTripper{}
-		if err := NewWith(mc, rt, tc.cfg.Region).ListPage(context.Background(), Query{Bucket: "backups"}, &Page{}); err != nil {
+		if err := c.ListPage(context.Background(), Query{Bucket: "backups"}, &Page{}); err != nil {
 			t.Fatal(err)
 		}
 		u := rt.reqs[0].URL

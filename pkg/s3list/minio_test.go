@@ -70,7 +70,11 @@ func recordingClient(t testing.TB, cfg s3conf.Config) (*Client, *recorder, *mini
 		t.Fatal(err)
 	}
 	rec := &recorder{rt: tr}
-	return NewWith(mc, rec, cfg.Region), rec, mc
+	c, err := NewWith(cfg, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, rec, mc
 }
 
 // writeTestdata saves a recorded page under testdata/ when -update is set,
