@@ -216,6 +216,53 @@ func TestListFollowsTokens(t *testing.T) {
 	}
 }
 
+// One client serves concurrent listings (parallel listing of prefixes):
+// each gets its own pages, whole.
+func TestConcurrentListings(t *testing.T) {
+	_, c := newFake(t, func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		prefix, tok := q.Get("prefix"), q.Get("continuation-token")
+		var entries []string
+		for i := range 50 {
+			entries = append(entries, `<Key>`+prefix+tok+fmt.Sprintf("%03d", i)+`</Key><Size>1</Size><UserMetadata><X-Amz-Meta-P>`+prefix+`</X-Amz-Meta-P></UserMetadata>`)
+		}
+		extra := `<IsTruncated>false</IsTruncated>`
+		if len(tok) < 3 {
+			extra = `<IsTruncated>true</IsTruncated><NextContinuationToken>` + tok + `t</NextContinuationToken>`
+		}
+		_, _ = w.Write(page(extra, entries...))
+	})
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			prefix := fmt.Sprintf("p%d/", g)
+			n := 0
+			errs <- c.List(context.Background(), Query{Bucket: "bkt", Prefix: prefix, Metadata: true}, func(p *Page) error {
+				for _, o := range p.Objects {
+					if v, _ := o.Meta("p"); !strings.HasPrefix(o.Key, prefix) || v != prefix {
+						return fmt.Errorf("listing %s got %q (%q)", prefix, o.Key, v)
+					}
+					n++
+				}
+				if !p.Truncated && n != 200 {
+					return fmt.Errorf("listing %s: %d objects", prefix, n)
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // Versions follows key and version-id markers to the end; a truncated
 // page without a next key marker, or markers that do not move, are errors.
 func TestVersionsFollowMarkers(t *testing.T) {
