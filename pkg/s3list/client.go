@@ -132,11 +132,11 @@ func (c *Client) get(ctx context.Context, bucket string, query url.Values, root 
 	}
 	body, err := readBody(resp, d.body[:0], limit)
 	d.body = body[:0]
+	if resp.StatusCode != http.StatusOK {
+		return d.httpError(resp, body, bucket) // from what could be read: the status says enough
+	}
 	if err != nil {
 		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return d.httpError(resp, body, bucket)
 	}
 	err = d.page(body, root, p)
 	var er errorResponse
@@ -145,7 +145,7 @@ func (c *Client) get(ctx context.Context, bucket string, query url.Values, root 
 		er.StatusCode, er.Server = resp.StatusCode, resp.Header.Get("Server")
 		return er.ErrorResponse
 	case err != nil:
-		return fmt.Errorf("malformed list page (%d bytes): %w", len(body), err)
+		return fmt.Errorf("unreadable list page (%d bytes): %w", len(body), err)
 	}
 	return nil
 }
@@ -190,8 +190,6 @@ func (d *decoder) httpError(resp *http.Response, body []byte, bucket string) err
 			e.Code, e.Message = "NoSuchBucket", "The specified bucket does not exist."
 		case http.StatusForbidden:
 			e.Code, e.Message = "AccessDenied", "Access Denied."
-		case http.StatusConflict:
-			e.Code, e.Message = "Conflict", "Bucket not empty."
 		default:
 			e.Code = resp.Status // "502 Bad Gateway", as minio-go has it
 		}

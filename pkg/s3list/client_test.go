@@ -192,6 +192,7 @@ func TestServerErrors(t *testing.T) {
 		{"unknown key", 403, errorDoc("InvalidAccessKeyId", "The Access Key Id you provided does not exist"), "InvalidAccessKeyId", s3conf.BadCredentials},
 		{"slow down", 503, errorDoc("SlowDown", "Please reduce your request rate."), "SlowDown", s3conf.Other},
 		{"a proxy's HTML", 502, "<html><body>Bad Gateway</body></html>", "502 Bad Gateway", s3conf.Other},
+		{"an error body past the limit", 503, "<html>" + strings.Repeat("x", maxErrorBody) + "</html>", "503 Service Unavailable", s3conf.Other},
 		{"an error with status 200", 200, errorDoc("InternalError", "We encountered an internal error."), "InternalError", s3conf.Other},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -349,7 +349,7 @@ func (p *Page) urlDecode() error {
 		}
 		v, err := url.QueryUnescape(*s)
 		if err != nil {
-			return fmt.Errorf("malformed URL-encoded name in a list page: %w", err)
+			return fmt.Errorf("malformed URL-encoded name: %w", err)
 		}
 		*s = v
 		return nil

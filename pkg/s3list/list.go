@@ -183,9 +183,9 @@ func (c *Client) page(ctx context.Context, r request, p *Page) error {
 	}
 	switch {
 	case p.Truncated && root == rootList && p.NextContinuationToken == "":
-		return errors.New("malformed list page: truncated without a continuation token")
+		return errors.New("unreadable list page: truncated without a continuation token")
 	case p.Truncated && root == rootVersions && p.NextKeyMarker == "":
-		return errors.New("malformed versions page: truncated without a next key marker")
+		return errors.New("unreadable versions page: truncated without a next key marker")
 	}
 	return nil
 }
