@@ -7,12 +7,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,12 +21,9 @@ import (
 	"github.com/starrocks-backup/srbackup/pkg/testbed"
 )
 
-var buildListsim = sync.OnceValues(func() (string, error) {
+// buildListsim builds bench/listsim into dir.
+func buildListsim(dir string) (string, error) {
 	root, err := testbed.Root()
-	if err != nil {
-		return "", err
-	}
-	dir, err := os.MkdirTemp("", "listsim")
 	if err != nil {
 		return "", err
 	}
@@ -39,13 +34,13 @@ var buildListsim = sync.OnceValues(func() (string, error) {
 		return "", fmt.Errorf("go build ./bench/listsim: %v\n%s", err, out)
 	}
 	return bin, nil
-})
+}
 
 // startListsim runs bench/listsim with n keys and no delay, and returns a
 // configuration for it (listsim checks no signature).
 func startListsim(t testing.TB, n int) s3conf.Config {
 	t.Helper()
-	bin, err := buildListsim()
+	bin, err := buildListsim(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
