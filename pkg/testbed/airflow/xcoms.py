@@ -1,5 +1,6 @@
-"""Print, as one JSON object, the return_value XComs of a DAG's latest run
-(Airflow 3): {"run_id": ..., "state": ..., "tasks": {task_id: {"state": ..., "xcom": value}}}.
+"""Print, as one JSON object, the results of a DAG's latest run (Airflow 3):
+{"run_id": ..., "state": ..., "tasks": {task_id: {"state": ..., "xcom": return_value,
+"result": the XCom "result" (a failed task's JSON result)}}}.
 
 Usage: python xcoms.py DAG_ID
 """
@@ -28,9 +29,11 @@ def main() -> None:
         for ti in session.query(TaskInstance).filter(
             TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id
         ):
-            tasks[ti.task_id] = {"state": str(ti.state) if ti.state else None, "xcom": None}
+            tasks[ti.task_id] = {"state": str(ti.state) if ti.state else None, "xcom": None, "result": None}
         for x in session.query(XComModel).filter(
-            XComModel.dag_id == dag_id, XComModel.run_id == run.run_id, XComModel.key == "return_value"
+            XComModel.dag_id == dag_id,
+            XComModel.run_id == run.run_id,
+            XComModel.key.in_(["return_value", "result"]),
         ):
             value = XComModel.deserialize_value(x)
             if isinstance(value, str):
@@ -38,7 +41,8 @@ def main() -> None:
                     value = json.loads(value)
                 except ValueError:
                     pass
-            tasks.setdefault(x.task_id, {"state": None})["xcom"] = value
+            field = "xcom" if x.key == "return_value" else "result"
+            tasks.setdefault(x.task_id, {"state": None})[field] = value
         print(json.dumps({"run_id": run.run_id, "state": str(run.state), "tasks": tasks}, default=str))
 
 
