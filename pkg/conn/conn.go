@@ -8,15 +8,19 @@
 // A connection may also be named by its id: "aws_s3" is looked up in the
 // environment variable AIRFLOW_CONN_AWS_S3, where Airflow itself looks.
 //
-// Errors never repeat the connection string: it holds secrets.
+// Errors never repeat the connection string nor any part of it: it holds
+// secrets, and a malformed one (an unencoded '/' in a password) puts them
+// in any field. Errors name fields and positions instead.
 package conn
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-	"net/url"
+	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,24 +48,25 @@ var secretExtras = []string{
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 
 // Parse parses a connection given as a URI, as JSON, or as a connection id
-// found in the environment (AIRFLOW_CONN_<ID>). Every error is a usage error.
+// found in the environment (AIRFLOW_CONN_<ID>). Every error is a usage
+// error, and none quotes the value or a part of it (see the package doc).
 func Parse(value string) (*Connection, error) { return ParseFrom(os.Getenv, value) }
 
 // ParseFrom is Parse with an explicit environment.
 func ParseFrom(getenv func(string) string, value string) (*Connection, error) {
 	value = strings.TrimSpace(value)
 	if value == "" {
-		return nil, usage.Errorf("empty connection")
+		return nil, usage.Errorf("connection: empty")
 	}
-	if idPattern.MatchString(value) && !strings.Contains(value, "://") {
-		env := "AIRFLOW_CONN_" + strings.ToUpper(value)
-		v := strings.TrimSpace(getenv(env))
+	if idPattern.MatchString(value) {
+		v := strings.TrimSpace(getenv("AIRFLOW_CONN_" + strings.ToUpper(value)))
 		if v == "" {
-			return nil, usage.Errorf("connection %q: %s is not set (give a URI, JSON, or the id of a connection defined in the environment)", value, env)
+			return nil, usage.Errorf("connection: not a URI or JSON, and no AIRFLOW_CONN_<ID> variable in this task's environment " +
+				"defines it as a connection id (the value is not repeated here: it may hold a secret)")
 		}
 		c, err := parseValue(v)
 		if err != nil {
-			return nil, usage.Errorf("connection %q (from %s): %v", value, env, err)
+			return nil, usage.Errorf("connection from AIRFLOW_CONN_<ID>: %v", err)
 		}
 		return c, nil
 	}
@@ -98,6 +103,7 @@ func (c *Connection) registerSecrets() {
 	}
 }
 
+// normalizeType is Airflow's: "postgresql" is "postgres", '-' is '_'.
 func normalizeType(t string) string {
 	if t == "postgresql" {
 		return "postgres"
@@ -105,128 +111,107 @@ func normalizeType(t string) string {
 	return strings.ReplaceAll(t, "-", "_")
 }
 
-func parseURI(uri string) (*Connection, error) {
-	if n := strings.Count(uri, "://"); n == 0 || n > 2 {
-		return nil, fmt.Errorf("not a connection URI (want type://login:password@host:port/schema?extra=...) or JSON")
+// Generic is the type Airflow gives a connection whose type needs a
+// provider that is not installed: "airflow connections add --conn-type aws"
+// on a plain "pip install apache-airflow" stores a generic connection.
+const Generic = "generic"
+
+// CheckType checks that the connection may serve as what ("an S3
+// connection"): its type is one of want, generic, or none; the fields are
+// what count. The error names the accepted types, and the type given when
+// it is a known Airflow type (anything else may be a misplaced secret).
+func (c *Connection) CheckType(what string, want ...string) error {
+	if c.ConnType == "" || c.ConnType == Generic || slices.Contains(want, c.ConnType) {
+		return nil
 	}
-	scheme, rest, _ := strings.Cut(uri, "://")
-	if scheme == "" {
-		return nil, fmt.Errorf("connection URI has no type (scheme)")
+	accepted := strings.Join(want, ", ") + ", " + Generic + " or none"
+	if slices.Contains(knownTypes, c.ConnType) {
+		return usage.Errorf("a connection of type %s is not %s (accepted types: %s)", c.ConnType, what, accepted)
 	}
-	protocol := ""
-	if strings.Contains(rest, "://") {
-		p, r, _ := strings.Cut(rest, "://")
-		if strings.ContainsAny(p, "@:") {
-			return nil, fmt.Errorf("invalid connection URI: a host protocol cannot hold '@' or ':'")
-		}
-		protocol, rest = p, r
-	}
-	u, err := url.Parse("x://" + rest)
-	if err != nil {
-		// url.Error repeats the URL, secrets included: keep only the reason.
-		if ue, ok := err.(*url.Error); ok {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("invalid connection URI (are its parts URL-encoded?): %v", secret.Mask(err.Error()))
-	}
-	c := &Connection{ConnType: normalizeType(scheme)}
-	host := u.Hostname()
-	if h, err := url.PathUnescape(host); err == nil {
-		host = h
-	}
-	if strings.Contains(host, "/") {
-		host = u.Host
-		if i := strings.LastIndex(host, ":"); i >= 0 {
-			host = host[:i]
-		}
-	}
-	host = strings.ToLower(host)
-	if host != "" && protocol != "" {
-		host = protocol + "://" + host
-	}
-	c.Host = host
-	if p := strings.TrimPrefix(u.EscapedPath(), "/"); p != "" {
-		if s, err := url.PathUnescape(p); err == nil {
-			c.Schema = s
-		} else {
-			c.Schema = p
-		}
-	}
-	if u.User != nil {
-		c.Login = u.User.Username()
-		c.Password, _ = u.User.Password()
-	}
-	if ps := u.Port(); ps != "" {
-		p, err := strconv.Atoi(ps)
-		if err != nil || p <= 0 || p > 65535 {
-			return nil, fmt.Errorf("invalid port %q", ps)
-		}
-		c.Port = p
-	}
-	if u.RawQuery != "" {
-		q, err := url.ParseQuery(u.RawQuery)
-		if err != nil {
-			return nil, fmt.Errorf("invalid connection URI query: %v", secret.Mask(err.Error()))
-		}
-		if ex, ok := q["__extra__"]; ok {
-			if err := json.Unmarshal([]byte(ex[len(ex)-1]), &c.Extra); err != nil {
-				return nil, fmt.Errorf("__extra__ is not a JSON object")
-			}
-		} else {
-			c.Extra = map[string]any{}
-			for k, vs := range q {
-				v := vs[len(vs)-1] // Airflow keeps the last value
-				var parsed any
-				if err := json.Unmarshal([]byte(v), &parsed); err == nil {
-					c.Extra[k] = parsed
-				} else {
-					c.Extra[k] = v
-				}
-			}
-		}
-	}
-	return c, nil
+	return usage.Errorf("the connection's type is not %s (accepted types: %s)", what, accepted)
 }
 
+// knownTypes are common Airflow connection types, named in CheckType's error.
+var knownTypes = []string{
+	"aws", "s3", "emr", "redshift", "ssh", "sftp", "ftp", "ftps", "http", "https", "generic", "fs", "email", "smtp", "imap",
+	"postgres", "mysql", "sqlite", "mssql", "oracle", "odbc", "jdbc", "trino", "presto", "snowflake", "databricks", "vertica",
+	"hive_cli", "hiveserver2", "spark", "kubernetes", "docker", "redis", "mongo", "cassandra", "elasticsearch", "kafka",
+	"google_cloud_platform", "wasb", "azure", "azure_data_lake", "adls", "samba", "slack", "grpc", "openlineage",
+}
+
+// connJSON is the JSON form (Airflow's Connection.as_json/from_json).
+type connJSON struct {
+	ConnType string          `json:"conn_type"`
+	Host     string          `json:"host"`
+	Login    string          `json:"login"`
+	Password string          `json:"password"`
+	Schema   string          `json:"schema"`
+	Port     json.RawMessage `json:"port"`
+	Extra    json.RawMessage `json:"extra"`
+}
+
+// Errors of the JSON form; like the URI's, they quote nothing of it.
+var (
+	errJSONPort  = errors.New("the connection JSON's port is not a number from 1 to 65535")
+	errJSONExtra = errors.New("the connection JSON's extra is not a JSON object (nor a string holding one)")
+	errJSONTail  = errors.New("the connection JSON has more after its closing '}'")
+)
+
 func parseJSON(v string) (*Connection, error) {
-	var raw struct {
-		ConnType string          `json:"conn_type"`
-		Host     string          `json:"host"`
-		Login    string          `json:"login"`
-		Password string          `json:"password"`
-		Schema   string          `json:"schema"`
-		Port     json.RawMessage `json:"port"`
-		Extra    json.RawMessage `json:"extra"`
-	}
+	var raw connJSON
 	d := json.NewDecoder(strings.NewReader(v))
 	d.UseNumber()
 	if err := d.Decode(&raw); err != nil {
-		return nil, fmt.Errorf("connection JSON does not parse: %v", secret.Mask(err.Error()))
+		return nil, jsonError(err)
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, errJSONTail
 	}
 	c := &Connection{ConnType: normalizeType(raw.ConnType), Host: raw.Host, Login: raw.Login, Password: raw.Password, Schema: raw.Schema}
 	if len(raw.Port) > 0 && string(raw.Port) != "null" {
-		ps := strings.Trim(string(raw.Port), `"`)
-		if ps != "" {
+		var ps string
+		if err := json.Unmarshal(raw.Port, &ps); err != nil {
+			ps = string(raw.Port) // a number
+		}
+		if ps = strings.TrimSpace(ps); ps != "" {
 			p, err := strconv.Atoi(ps)
-			if err != nil || p <= 0 || p > 65535 {
-				return nil, fmt.Errorf("expected an integer port, got %s", raw.Port)
+			if err != nil || p < 0 || p > 65535 {
+				return nil, errJSONPort
 			}
 			c.Port = p
 		}
 	}
 	if len(raw.Extra) > 0 && string(raw.Extra) != "null" {
 		var s string
-		if err := json.Unmarshal(raw.Extra, &s); err == nil {
-			if s != "" {
-				if err := json.Unmarshal([]byte(s), &c.Extra); err != nil {
-					return nil, fmt.Errorf("extra is not a JSON object")
-				}
+		extra := []byte(raw.Extra)
+		if json.Unmarshal(raw.Extra, &s) == nil {
+			extra = []byte(s)
+		}
+		if len(extra) > 0 {
+			if err := json.Unmarshal(extra, &c.Extra); err != nil {
+				return nil, errJSONExtra
 			}
-		} else if err := json.Unmarshal(raw.Extra, &c.Extra); err != nil {
-			return nil, fmt.Errorf("extra is not a JSON object")
 		}
 	}
 	return c, nil
+}
+
+// jsonError explains a decoding error by its position or its field, never
+// by the text around it (encoding/json quotes the offending character).
+func jsonError(err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Errorf("the connection JSON does not parse (syntax error at byte %d)", se.Offset)
+	case errors.As(err, &te) && te.Field != "":
+		return fmt.Errorf("the connection JSON's %s has the wrong type (want a string)", te.Field)
+	case errors.As(err, &te):
+		return errors.New("the connection JSON is not an object")
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return errors.New("the connection JSON ends before its closing '}'")
+	}
+	return errors.New("the connection JSON does not parse")
 }
 
 // String returns the extra field key as a string ("" when absent). Numbers
@@ -260,7 +245,7 @@ func (c *Connection) Bool(key string) (value, ok bool, err error) {
 	case string:
 		b, err := strconv.ParseBool(strings.ToLower(strings.TrimSpace(v)))
 		if err != nil {
-			return false, false, usage.Errorf("connection extra %s: %q is not true or false", key, v)
+			return false, false, usage.Errorf("connection extra %s is not true or false", key)
 		}
 		return b, true, nil
 	default:
@@ -277,7 +262,7 @@ func (c *Connection) Seconds(key string) (d time.Duration, ok bool, err error) {
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || f < 0 {
-		return 0, false, usage.Errorf("connection extra %s: %q is not a number of seconds", key, s)
+		return 0, false, usage.Errorf("connection extra %s is not a number of seconds", key)
 	}
 	return time.Duration(f * float64(time.Second)), true, nil
 }

@@ -26,17 +26,84 @@ func TestParseURILikeAirflow(t *testing.T) {
 			Connection{ConnType: "aws", Extra: map[string]any{"endpoint_url": "http://m:9000", "service_config": map[string]any{"s3": map[string]any{"x": float64(1)}}}}},
 		{"aws://", Connection{ConnType: "aws"}},
 		{"my-type://h", Connection{ConnType: "my_type", Host: "h"}},
+		// What Airflow's get_uri writes for a generic connection (the type a
+		// plain apache-airflow stores for --conn-type aws or ssh): a host
+		// with a protocol has its ':' escaped.
+		{"generic://http://AKIA%2FX:se%2Fcr%2Bet%40@minio%3A9000/?endpoint_url=http%3A%2F%2Fminio%3A9000&region_name=us-east-1",
+			Connection{ConnType: "generic", Host: "http://minio:9000", Login: "AKIA/X", Password: "se/cr+et@",
+				Extra: map[string]any{"endpoint_url": "http://minio:9000", "region_name": "us-east-1"}}},
+		{"generic://root:p%40ss@fe-host:2222/?__extra__=%7B%22no_host_key_check%22%3A+true%2C+%22key_file%22%3A+%22%2Fk%2Fid%22%7D",
+			Connection{ConnType: "generic", Host: "fe-host", Login: "root", Password: "p@ss", Port: 2222,
+				Extra: map[string]any{"no_host_key_check": true, "key_file": "/k/id"}}},
+		// An unencoded '/' in a password: Airflow splits it like this too.
+		{"aws://AKIA:123/abc@/?endpoint_url=http%3A%2F%2Fm%3A9000",
+			Connection{ConnType: "aws", Host: "akia", Port: 123, Schema: "abc@/", Extra: map[string]any{"endpoint_url": "http://m:9000"}}},
+		{"ssh://u:a@b/c@host", Connection{ConnType: "ssh", Host: "b", Login: "u", Password: "a", Schema: "c@host"}},
+		{"ssh://[::1]:2222", Connection{ConnType: "ssh", Host: "::1", Port: 2222}},
+		{"ssh://User@Host.Example:22/Sch%zzema?a+b=c+d&flag&x=%7B%22k%22%3A1%7D&x=2",
+			Connection{ConnType: "ssh", Host: "host.example", Login: "User", Port: 22, Schema: "Sch%zzema",
+				Extra: map[string]any{"a b": "c d", "flag": "", "x": float64(2)}}},
+		{"AWS://K:S@/", Connection{ConnType: "aws", Login: "K", Password: "S"}},
+		{"s3://:onlypass@", Connection{ConnType: "s3", Password: "onlypass"}},
+		{"generic://%2Fpath%2Fhost:5/", Connection{ConnType: "generic", Host: "/path/host", Port: 5}},
+		{"http://h?a=%ff%fe", Connection{ConnType: "http", Host: "h", Extra: map[string]any{"a": "\ufffd\ufffd"}}},
 	}
 	for _, tc := range cases {
-		got, err := Parse(tc.uri)
-		if err != nil {
-			t.Fatalf("%s: %v", tc.uri, err)
+		wantParsed(t, tc.uri, tc.want)
+	}
+}
+
+// wantParsed checks that Parse reads value as want (no extra and an empty
+// one are the same).
+func wantParsed(t *testing.T, value string, want Connection) {
+	t.Helper()
+	got, err := Parse(value)
+	if err != nil {
+		t.Fatalf("%s: %v", value, err)
+	}
+	if len(got.Extra) == 0 {
+		got.Extra = nil
+	}
+	if !reflect.DeepEqual(*got, want) {
+		t.Errorf("%s:\n got %#v\nwant %#v", value, *got, want)
+	}
+}
+
+// The JSON Airflow's Connection.as_json writes for generic connections
+// (and the DAGs' conn_json helper, with nulls for empty fields).
+func TestParseAirflowGenericJSON(t *testing.T) {
+	for _, tc := range []struct {
+		js   string
+		want Connection
+	}{
+		{`{"conn_type": "generic", "host": "http://minio:9000", "login": "AKIA/X", "password": "se/cr+et@", "extra": {"endpoint_url": "http://minio:9000", "region_name": "us-east-1"}}`,
+			Connection{ConnType: "generic", Host: "http://minio:9000", Login: "AKIA/X", Password: "se/cr+et@",
+				Extra: map[string]any{"endpoint_url": "http://minio:9000", "region_name": "us-east-1"}}},
+		{`{"conn_type": "generic", "host": "fe-host", "login": "root", "password": "p@ss", "port": 2222, "extra": {"no_host_key_check": true, "key_file": "/k/id"}}`,
+			Connection{ConnType: "generic", Host: "fe-host", Login: "root", Password: "p@ss", Port: 2222,
+				Extra: map[string]any{"no_host_key_check": true, "key_file": "/k/id"}}},
+		{`{"conn_type": "generic", "host": null, "login": "K", "password": "S", "schema": null, "port": null, "extra": {}}`,
+			Connection{ConnType: "generic", Login: "K", Password: "S"}},
+		{`{"host": "h", "port": " 22 ", "extra": "{\"a\": 1}"}`, Connection{Host: "h", Port: 22, Extra: map[string]any{"a": float64(1)}}},
+	} {
+		wantParsed(t, tc.js, tc.want)
+	}
+}
+
+func TestCheckType(t *testing.T) {
+	for typ, ok := range map[string]bool{"aws": true, "s3": true, "generic": true, "": true, "ssh": false, "postgres": false, "Secr3tValue": false} {
+		err := (&Connection{ConnType: typ}).CheckType("an S3 connection", "aws", "s3")
+		if (err == nil) != ok {
+			t.Fatalf("type %q: %v", typ, err)
 		}
-		if len(got.Extra) == 0 {
-			got.Extra = nil
+		if err == nil {
+			continue
 		}
-		if !reflect.DeepEqual(*got, tc.want) {
-			t.Errorf("%s:\n got %#v\nwant %#v", tc.uri, *got, tc.want)
+		if !usage.Is(err) || !strings.Contains(err.Error(), "aws, s3, generic or none") {
+			t.Fatalf("type %q: %v", typ, err)
+		}
+		if known := typ != "Secr3tValue"; known != strings.Contains(err.Error(), typ) {
+			t.Fatalf("type %q: a known type is named, an unknown one is not: %v", typ, err)
 		}
 	}
 }
@@ -71,8 +138,8 @@ func TestConnIDFromEnvironment(t *testing.T) {
 		t.Fatalf("%#v %v", c, err)
 	}
 	_, err = ParseFrom(func(string) string { return "" }, "missing_conn")
-	if !usage.Is(err) || !strings.Contains(err.Error(), "AIRFLOW_CONN_MISSING_CONN") {
-		t.Fatalf("want a usage error naming the variable, got %v", err)
+	if !usage.Is(err) || !strings.Contains(err.Error(), "AIRFLOW_CONN_<ID>") || strings.Contains(strings.ToLower(err.Error()), "missing_conn") {
+		t.Fatalf("want a usage error naming the variable's form but not the value, got %v", err)
 	}
 }
 
@@ -83,6 +150,16 @@ func TestErrorsDoNotRepeatSecrets(t *testing.T) {
 		`{"conn_type":"aws","password":"TopSecretValue","extra":[1]}`,
 		`{"password":"TopSecretValue"`,
 		"no scheme here TopSecretValue",
+		// Issue 9: an unencoded '/' in the secret made the rest of it the port.
+		"aws://AKIAIOSFODNN7EXAMPLE:TopSecretValue/K7MDENG/bPxRfiCYEXAMPLEKEY@/?endpoint_url=http%3A%2F%2Fm%3A9000",
+		`{"conn_type":"aws","port":"TopSecretValue"}`,
+		`{"conn_type":"aws","port":TopSecretValue}`,
+		`{"conn_type":"aws","host":["TopSecretValue"]}`,
+		`{"conn_type":"aws"} TopSecretValue`,
+		"Top SecretValue://x",
+		"aws://https:TopSecretValue://x",
+		"aws://[TopSecretValue",
+		"TopSecretValue",
 	} {
 		_, err := Parse(bad)
 		if err == nil {
@@ -91,7 +168,7 @@ func TestErrorsDoNotRepeatSecrets(t *testing.T) {
 		if !usage.Is(err) {
 			t.Fatalf("%q: not a usage error: %v", bad, err)
 		}
-		if strings.Contains(err.Error(), "TopSecretValue") {
+		if strings.Contains(strings.ToLower(err.Error()), "secretvalue") {
 			t.Fatalf("error repeats the secret: %v", err)
 		}
 	}
@@ -102,7 +179,7 @@ func TestNestedAndBadBool(t *testing.T) {
 	if c.Nested("service_config", "s3", "endpoint_url") != "http://x:1" || c.Nested("service_config", "nope") != "" {
 		t.Fatal("Nested")
 	}
-	if _, _, err := c.Bool("verify"); !usage.Is(err) {
-		t.Fatalf("bad bool: %v", err)
+	if _, _, err := c.Bool("verify"); !usage.Is(err) || strings.Contains(err.Error(), "maybe") {
+		t.Fatalf("bad bool: want a usage error that does not quote the value, got %v", err)
 	}
 }

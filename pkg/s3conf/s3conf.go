@@ -13,10 +13,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/starrocks-backup/srbackup/pkg/conn"
+	"github.com/starrocks-backup/srbackup/pkg/localfile"
 	"github.com/starrocks-backup/srbackup/pkg/secret"
 	"github.com/starrocks-backup/srbackup/pkg/usage"
 )
@@ -98,51 +101,23 @@ func (in Input) getenv(k string) string {
 
 // Resolve turns the input into a Config. Precedence: flags, then this
 // endpoint's credential variables, then the connection, then the ambient
-// AWS set-up (AWS_REGION, the credential chain). Errors are usage errors.
+// AWS set-up (AWS_REGION, the credential chain). Errors are usage errors;
+// none quotes the connection or a part of it, and an endpoint given by
+// flag is quoted without its user info, path and query.
 func (in Input) Resolve() (Config, error) {
 	var c Config
-	var cn *conn.Connection
+	endpointFrom := ""
 	if in.Conn != "" {
-		var err error
-		cn, err = conn.ParseFrom(in.getenv, in.Conn)
+		cn, err := conn.ParseFrom(in.getenv, in.Conn)
 		if err != nil {
 			return c, err
 		}
-		if cn.ConnType != "aws" && cn.ConnType != "s3" {
-			return c, usage.Errorf("connection type %q is not an S3 connection (want aws)", cn.ConnType)
-		}
-		if cn.String("role_arn") != "" {
-			return c, usage.Errorf("connection extra role_arn is not supported: use keys, profile_name, or the pod's web identity (IRSA)")
-		}
-		c.Endpoint = cn.String("endpoint_url")
-		if c.Endpoint == "" {
-			c.Endpoint = cn.Nested("service_config", "s3", "endpoint_url")
-		}
-		if c.Endpoint == "" && cn.Host != "" {
-			c.Endpoint = cn.Host // older connections keep the endpoint in host
-		}
-		c.Region = cn.String("region_name")
-		c.AccessKey, c.SecretKey = cn.Login, cn.Password
-		if c.AccessKey == "" {
-			c.AccessKey, c.SecretKey = cn.String("aws_access_key_id"), cn.String("aws_secret_access_key")
-		}
-		c.SessionToken = cn.String("aws_session_token")
-		c.Profile = cn.String("profile_name")
-		switch v := cn.Extra["verify"].(type) {
-		case bool:
-			c.Insecure = !v
-		case string:
-			switch strings.ToLower(v) {
-			case "false":
-				c.Insecure = true
-			case "true", "":
-			default:
-				c.CAFile = v
-			}
+		if c, endpointFrom, err = fromConn(cn); err != nil {
+			return c, err
 		}
 	}
 	if in.Endpoint != "" {
-		c.Endpoint = in.Endpoint
+		c.Endpoint, endpointFrom = in.Endpoint, ""
 	}
 	if in.Region != "" {
 		c.Region = in.Region
@@ -150,40 +125,8 @@ func (in Input) Resolve() (Config, error) {
 	if in.Insecure {
 		c.Insecure = true
 	}
-	if in.CredEnv != "" {
-		ak, sk, tok := in.CredEnv+"_ACCESS_KEY", in.CredEnv+"_SECRET_KEY", in.CredEnv+"_SESSION_TOKEN"
-		envAK, err := secret.LookupFrom(in.getenv, ak)
-		if err != nil {
-			return c, err
-		}
-		envSK, err := secret.LookupFrom(in.getenv, sk)
-		if err != nil {
-			return c, err
-		}
-		envTok, err := secret.LookupFrom(in.getenv, tok)
-		if err != nil {
-			return c, err
-		}
-		// This endpoint's own variables beat the connection.
-		if envAK != "" || envSK != "" {
-			if envAK == "" || envSK == "" {
-				return c, usage.Errorf("incomplete credentials: set both %s and %s (or neither)", ak, sk)
-			}
-			c.AccessKey, c.SecretKey, c.SessionToken = envAK, envSK, envTok
-		}
-	}
-	if (c.AccessKey == "") != (c.SecretKey == "") {
-		return c, usage.Errorf("incomplete credentials in the connection: give both the access key (login) and the secret key (password)")
-	}
-	// The SDKs read the ambient AWS_* variables themselves (credential
-	// chain); catch half of a pair early, and mask them all the same.
-	if c.AccessKey == "" && (in.getenv("AWS_ACCESS_KEY_ID") == "") != (in.getenv("AWS_SECRET_ACCESS_KEY") == "") {
-		return c, usage.Errorf("incomplete credentials: set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or neither)")
-	}
-	for _, k := range []string{"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
-		if v := in.getenv(k); v != "" {
-			secret.Register(v)
-		}
+	if err := in.credentialsFromEnv(&c); err != nil {
+		return c, err
 	}
 	if c.Region == "" {
 		c.Region = in.getenv("AWS_REGION")
@@ -195,18 +138,149 @@ func (in Input) Resolve() (Config, error) {
 		c.Region = DefaultRegion
 	}
 	if c.Endpoint != "" {
-		u, err := url.Parse(c.Endpoint)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return c, usage.Errorf("invalid endpoint %q: want http://host:port or https://host", c.Endpoint)
+		ep, err := checkEndpoint(c.Endpoint, endpointFrom)
+		if err != nil {
+			return c, err
 		}
-		if u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.User != nil {
-			return c, usage.Errorf("invalid endpoint %q: give scheme, host and port only (the bucket is a separate flag)", c.Endpoint)
-		}
-		c.Endpoint = u.Scheme + "://" + u.Host
+		c.Endpoint = ep
 	}
 	secret.Register(c.SecretKey, c.SessionToken)
 	return c, nil
 }
+
+// fromConn reads an Airflow connection of type aws, s3, generic or none
+// (a plain apache-airflow, without the amazon provider, stores
+// "--conn-type aws" as generic). It returns where the endpoint came from,
+// for messages.
+func fromConn(cn *conn.Connection) (c Config, endpointFrom string, err error) {
+	if err := cn.CheckType("an S3 connection", "aws", "s3"); err != nil {
+		return c, "", err
+	}
+	if cn.String("role_arn") != "" {
+		return c, "", usage.Errorf("connection extra role_arn is not supported: use keys, profile_name, or the pod's web identity (IRSA)")
+	}
+	if cn.Schema != "" {
+		return c, "", usage.Errorf("the S3 connection has a schema (the URI's path), which S3 connections do not use: " +
+			"if its login or password holds '/', '?', '#' or '@', write them URL-encoded (%%2F, %%3F, %%23, %%40)")
+	}
+	switch {
+	case cn.String("endpoint_url") != "":
+		c.Endpoint, endpointFrom = cn.String("endpoint_url"), "the connection's endpoint_url"
+	case cn.Nested("service_config", "s3", "endpoint_url") != "":
+		c.Endpoint, endpointFrom = cn.Nested("service_config", "s3", "endpoint_url"), "the connection's service_config.s3.endpoint_url"
+	case cn.Host != "":
+		// Older connections, and generic ones made with --conn-host, keep
+		// the endpoint in the host (and maybe its port apart).
+		c.Endpoint, endpointFrom = cn.Host, "the connection's host"
+		if u, err := url.Parse(cn.Host); err == nil && cn.Port != 0 && u.Port() == "" && u.Host != "" {
+			u.Host = net.JoinHostPort(u.Hostname(), strconv.Itoa(cn.Port))
+			c.Endpoint = u.String()
+		}
+	}
+	c.Region = cn.String("region_name")
+	c.AccessKey, c.SecretKey = cn.Login, cn.Password
+	if c.AccessKey == "" && c.SecretKey == "" {
+		c.AccessKey, c.SecretKey = cn.String("aws_access_key_id"), cn.String("aws_secret_access_key")
+	}
+	if (c.AccessKey == "") != (c.SecretKey == "") {
+		return c, "", usage.Errorf("incomplete credentials in the connection: give both the access key (login) and the secret key (password)" +
+			" (URL-encoded in a URI: '/' is %%2F, '+' is %%2B, '@' is %%40)")
+	}
+	c.SessionToken = cn.String("aws_session_token")
+	c.Profile = cn.String("profile_name")
+	switch v := cn.Extra["verify"].(type) {
+	case bool:
+		c.Insecure = !v
+	case string:
+		switch strings.ToLower(v) {
+		case "false":
+			c.Insecure = true
+		case "true", "":
+		default:
+			c.CAFile = v
+		}
+	}
+	return c, endpointFrom, nil
+}
+
+// credentialsFromEnv applies this endpoint's own credential variables
+// (they beat the connection) and checks the ambient AWS_* pair.
+func (in Input) credentialsFromEnv(c *Config) error {
+	if in.CredEnv != "" {
+		ak, sk, tok := in.CredEnv+"_ACCESS_KEY", in.CredEnv+"_SECRET_KEY", in.CredEnv+"_SESSION_TOKEN"
+		envAK, err := secret.LookupFrom(in.getenv, ak)
+		if err != nil {
+			return err
+		}
+		envSK, err := secret.LookupFrom(in.getenv, sk)
+		if err != nil {
+			return err
+		}
+		envTok, err := secret.LookupFrom(in.getenv, tok)
+		if err != nil {
+			return err
+		}
+		if envAK != "" || envSK != "" {
+			if envAK == "" || envSK == "" {
+				return usage.Errorf("incomplete credentials: set both %s and %s (or neither)", ak, sk)
+			}
+			c.AccessKey, c.SecretKey, c.SessionToken = envAK, envSK, envTok
+		}
+	}
+	// The SDKs read the ambient AWS_* variables themselves (credential
+	// chain); catch half of a pair early, and mask them all the same.
+	if c.AccessKey == "" && (in.getenv("AWS_ACCESS_KEY_ID") == "") != (in.getenv("AWS_SECRET_ACCESS_KEY") == "") {
+		return usage.Errorf("incomplete credentials: set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or neither)")
+	}
+	for _, k := range []string{"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
+		if v := in.getenv(k); v != "" {
+			secret.Register(v)
+		}
+	}
+	return nil
+}
+
+// checkEndpoint checks an endpoint URL and returns it as scheme://host[:port].
+// from is where it came from: "" for the flag, whose value the error shows
+// (see Redact); a connection's field is named, never shown.
+func checkEndpoint(endpoint, from string) (string, error) {
+	u, err := url.Parse(endpoint)
+	if u != nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok {
+			secret.Register(pw)
+		}
+	}
+	shown := Redact(endpoint)
+	if from != "" {
+		shown = "(" + from + ")"
+	}
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "":
+		return "", usage.Errorf("invalid endpoint %s: not an http:// or https:// URL (want http://host:port or https://host)", shown)
+	case u.User != nil:
+		return "", usage.Errorf("invalid endpoint %s: it holds a login or password; credentials go in the connection's login and password, "+
+			"or in the access key variables", shown)
+	case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "":
+		return "", usage.Errorf("invalid endpoint %s: it has a path or query; give scheme, host and port only (the bucket is a separate flag)", shown)
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
+// Redact returns an endpoint for messages: scheme://host[:port] without
+// its user info, path, query and fragment when it parses as a URL; a bare
+// host[:port] as it is; anything else is not shown (a malformed URL may
+// hold a password anywhere).
+func Redact(endpoint string) string {
+	if u, err := url.Parse(endpoint); err == nil && u.Scheme != "" && u.Host != "" {
+		return u.Scheme + "://" + u.Host
+	}
+	if plainHost.MatchString(endpoint) {
+		return endpoint
+	}
+	return "(not shown: it does not parse as a URL)"
+}
+
+var plainHost = regexp.MustCompile(`^[A-Za-z0-9.:\[\]_-]+$`)
 
 // Secure reports whether the endpoint uses TLS.
 func (c Config) Secure() bool { return !strings.HasPrefix(c.Endpoint, "http://") }
@@ -255,14 +329,14 @@ func (c Config) rootCAs() (*x509.CertPool, error) {
 	}
 	pem, err := os.ReadFile(c.CAFile)
 	if err != nil {
-		return nil, usage.Errorf("cannot read the CA bundle named by the connection's verify extra: %v", err)
+		return nil, usage.Errorf("cannot read the CA bundle named by the connection's verify extra: %v", localfile.Reason(err))
 	}
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {
 		pool = x509.NewCertPool()
 	}
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, usage.Errorf("CA bundle %s holds no PEM certificate", c.CAFile)
+		return nil, usage.Errorf("the CA bundle named by the connection's verify extra holds no PEM certificate")
 	}
 	return pool, nil
 }

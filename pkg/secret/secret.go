@@ -7,6 +7,7 @@
 package secret
 
 import (
+	"encoding/base64"
 	"net/url"
 	"os"
 	"sort"
@@ -63,13 +64,25 @@ var (
 	sorted []string // longest first, so that a secret containing another is masked whole
 )
 
-// Register remembers values (and their URL-encoded forms) as secrets.
+// forms are the ways a secret may be written out: as it is, URL-encoded
+// (a connection URI) and base64-encoded (an HTTP Basic header, a
+// Kubernetes Secret).
+func forms(v string) []string {
+	return []string{v, url.QueryEscape(v), url.PathEscape(v),
+		base64.StdEncoding.EncodeToString([]byte(v)), base64.RawStdEncoding.EncodeToString([]byte(v)),
+		base64.URLEncoding.EncodeToString([]byte(v)), base64.RawURLEncoding.EncodeToString([]byte(v))}
+}
+
+// Register remembers values (and their encoded forms) as secrets.
 func Register(values ...string) {
 	mu.Lock()
 	defer mu.Unlock()
 	changed := false
 	for _, v := range values {
-		for _, form := range []string{v, url.QueryEscape(v), url.PathEscape(v)} {
+		if len(v) < minLen {
+			continue
+		}
+		for _, form := range forms(v) {
 			if len(form) < minLen {
 				continue
 			}

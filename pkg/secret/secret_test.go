@@ -49,6 +49,10 @@ func TestMask(t *testing.T) {
 	if !strings.Contains(got, " ab") {
 		t.Fatalf("two-character value should not be masked: %q", got)
 	}
+	b64 := Mask("basic cEBzcy93b3JkKzE= and cEBzcy93b3JkKzE")
+	if strings.Contains(b64, "cEBzcy93b3JkKzE") {
+		t.Fatalf("base64 form left in %q", b64)
+	}
 	if string(MaskBytes([]byte("nothing here"))) != "nothing here" {
 		t.Fatal("MaskBytes changed clean input")
 	}

@@ -110,8 +110,10 @@ func (o Options) Resolve() (*Config, error) {
 		if c, err = conn.ParseFrom(getenv, o.Conn); err != nil {
 			return nil, usage.Errorf("--ssh-conn: %v", err)
 		}
-		if c.ConnType != "" && c.ConnType != "ssh" && c.ConnType != "sftp" {
-			return nil, usage.Errorf("--ssh-conn: connection type is %q, want ssh", c.ConnType)
+		// generic: what a plain apache-airflow (no ssh provider) stores
+		// for "airflow connections add --conn-type ssh".
+		if err := c.CheckType("an SSH connection", "ssh", "sftp"); err != nil {
+			return nil, usage.Errorf("--ssh-conn: %v", err)
 		}
 	} else {
 		c = &conn.Connection{}
@@ -128,6 +130,9 @@ func (o Options) Resolve() (*Config, error) {
 		return nil, usage.Errorf("--host is required (or a connection with a host in --ssh-conn)")
 	}
 	if strings.ContainsAny(cfg.Host, " \t\n/@") {
+		if o.Host == "" { // never quote a part of a connection: it may be a misplaced secret
+			return nil, usage.Errorf("--ssh-conn: the connection's host is not a host name or address")
+		}
 		return nil, usage.Errorf("--host %q is not a host name or address", cfg.Host)
 	}
 	cfg.Host = strings.TrimSuffix(strings.TrimPrefix(cfg.Host, "["), "]")

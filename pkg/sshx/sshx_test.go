@@ -69,7 +69,7 @@ func TestResolveUsageErrors(t *testing.T) {
 		"missing known_hosts":     func(o *Options) { o.KnownHosts = "/nonexistent/known_hosts" },
 		"insecure and pinned key": func(o *Options) { o.InsecureIgnoreHostKey = true; o.KnownHosts = ""; o.HostKey = "SHA256:abc" },
 		"bad pinned key":          func(o *Options) { o.KnownHosts = ""; o.HostKey = "ssh-ed25519 !!!" },
-		"bad conn":                func(o *Options) { o.Conn = "ssh://a b@" },
+		"bad conn":                func(o *Options) { o.Conn = "ssh://root@fe1:notaport" },
 		"conn of another type":    func(o *Options) { o.Conn = "aws://k:s@/" },
 		"conn host_key and no check": func(o *Options) {
 			o.KnownHosts = ""

@@ -18,6 +18,8 @@ func main() {
 	flags = append(flags, cliflags.Transfer(&o.Transfer)...)
 	flags = append(flags,
 		&cli.StringFlag{Name: "latest-under", Destination: &o.LatestUnder, Usage: "instead of --key: download the newest object whose key starts with this prefix"},
+		&cli.BoolFlag{Name: "allow-unverified", Destination: &o.AllowUnverified,
+			Usage: "download an object that has no stored sha256 (not written by s3-upload); refused by default, as its content cannot be verified"},
 	)
 	taskrun.Main(taskrun.Task{
 		Name:        "s3-download",

@@ -10,4 +10,5 @@ import (
 	"github.com/starrocks-backup/srbackup/pkg/testbed"
 )
 
-func TestMain(m *testing.M) { testbed.MainBuild(m, "s3-upload", "s3-download") }
+// fe-archive too: its --ssh-conn errors must not print secrets either.
+func TestMain(m *testing.M) { testbed.MainBuild(m, "s3-upload", "s3-download", "fe-archive") }

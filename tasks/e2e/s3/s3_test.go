@@ -130,6 +130,9 @@ func TestS3DownloadRefusesTamperedObject(t *testing.T) {
 	testbed.WantEntries(t, dst, "out")
 }
 
+// Issue 9 #7: an object without a stored SHA-256 (copied by another tool,
+// overwritten by awscli) is refused by default: exit 1, nothing written,
+// an earlier file kept. --allow-unverified downloads it with a warning.
 func TestS3DownloadUnverifiedObject(t *testing.T) {
 	m := testbed.NewMinIO(t)
 	ctx := context.Background()
@@ -140,17 +143,28 @@ func TestS3DownloadUnverifiedObject(t *testing.T) {
 	if _, err := m.Client().PutObject(ctx, "data", "plain", bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(t.TempDir(), "plain")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "plain")
 	r := testbed.Task(t, "s3-download", "--bucket", "data", "--key", "plain", "--local-path", out).Env(s3env(m)...).Run()
+	testbed.WantCode(t, r, 1)
+	if !strings.Contains(r.Str("error"), "no stored sha256") || !strings.Contains(r.Str("error"), "--allow-unverified") {
+		t.Fatalf("error %q", r.Str("error"))
+	}
+	testbed.WantEntries(t, dir) // neither the file nor a temp file
+	if err := os.WriteFile(out, []byte("previous"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	testbed.WantCode(t, testbed.Task(t, "s3-download", "--bucket", "data", "--key", "plain", "--local-path", out).Env(s3env(m)...).Run(), 1)
+	if b, _ := os.ReadFile(out); string(b) != "previous" {
+		t.Fatalf("a refused download changed the existing file: %q", b)
+	}
+
+	r = testbed.Task(t, "s3-download", "--bucket", "data", "--key", "plain", "--local-path", out, "--allow-unverified").Env(s3env(m)...).Run()
 	testbed.WantCode(t, r, 0)
 	if r.Fields["verified"] != false {
 		t.Fatalf("object without sha256 reported verified: %s", r.Line)
 	}
-	warned := false
-	for _, l := range r.Logs {
-		warned = warned || (l["level"] == "warn" && strings.Contains(fmt.Sprint(l["message"]), "no sha256"))
-	}
-	if !warned {
+	if !r.HasLog("warn", "no sha256") {
 		t.Fatalf("no warning about the missing digest:\n%s", r.Stderr)
 	}
 	if b, _ := os.ReadFile(out); !bytes.Equal(b, body) {
@@ -168,6 +182,7 @@ func TestS3Errors(t *testing.T) {
 	file, _ := testbed.RandomFile(t, dir, 100)
 	const wrongSecret = "Wr0ngSecretValue-123"
 	closed, _ := testbed.FreePort()
+	down := append(m.Env("SRB_S3_ACCESS_KEY", "SRB_S3_SECRET_KEY"), fmt.Sprintf("SRB_S3_ENDPOINT=http://127.0.0.1:%d", closed))
 
 	cases := []struct {
 		name    string
@@ -191,6 +206,17 @@ func TestS3Errors(t *testing.T) {
 		{"bad endpoint", "s3-upload", []string{"--bucket", "backups", "--key", "k", "--local-path", file, "--endpoint", "minio:9000"}, s3env(m), 2, "invalid endpoint"},
 		{"bad part size", "s3-upload", []string{"--bucket", "backups", "--key", "k", "--local-path", file, "--part-size", "1MiB"}, s3env(m), 2, "part-size"},
 		{"incomplete credentials", "s3-upload", []string{"--bucket", "backups", "--key", "k", "--local-path", file}, []string{"SRB_S3_ENDPOINT=" + m.Endpoint(), "AWS_ACCESS_KEY_ID=x"}, 2, "incomplete credentials"},
+		// Issue 9 #13 and #16: refused before any work. The endpoint is a
+		// closed port: reaching it would take retries and exit 1.
+		{"bad bucket name", "s3-upload", []string{"--bucket", "Bad_Bucket", "--key", "k", "--local-path", file}, down, 2, "invalid bucket name"},
+		{"bad bucket name (download)", "s3-download", []string{"--bucket", "Bad_Bucket", "--key", "k", "--local-path", filepath.Join(dir, "x")}, down, 2, "invalid bucket name"},
+		{"key /", "s3-upload", []string{"--bucket", "backups", "--key", "/", "--local-path", file}, down, 2, "starts with '/'"},
+		{"key / (download)", "s3-download", []string{"--bucket", "backups", "--key", "/", "--local-path", filepath.Join(dir, "x")}, down, 2, "starts with '/'"},
+		{"folder key", "s3-upload", []string{"--bucket", "backups", "--key", "fe/", "--local-path", file}, down, 2, "ends with '/'"},
+		{"empty segment", "s3-upload", []string{"--bucket", "backups", "--key", "fe//x", "--local-path", file}, down, 2, "path segment"},
+		{"dot segment", "s3-download", []string{"--bucket", "backups", "--key", "fe/../x", "--local-path", filepath.Join(dir, "x")}, down, 2, "path segment"},
+		{"latest-under /", "s3-download", []string{"--bucket", "backups", "--latest-under", "/fe/", "--local-path", filepath.Join(dir, "x")}, down, 2, "starts with '/'"},
+		{"parent is a file", "s3-download", []string{"--bucket", "backups", "--key", "k", "--local-path", filepath.Join(file, "x")}, down, 2, "is a file, not a folder"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
