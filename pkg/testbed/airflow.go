@@ -28,9 +28,10 @@ const (
 // against an AIRFLOW_HOME of its own with a SQLite database and the
 // repository's dags/ folder.
 type Airflow struct {
-	Venv string   // the virtualenv
-	Home string   // AIRFLOW_HOME
-	Env  []string // the environment of every airflow command
+	Venv   string   // the virtualenv
+	Home   string   // AIRFLOW_HOME
+	BinDir string   // the task binaries, first on PATH
+	Env    []string // the environment of every airflow command
 }
 
 // AirflowVenv returns the virtualenv named venv (Airflow3, Airflow3Oldest,
@@ -71,7 +72,7 @@ func NewAirflow(home, venv string, binDir string, env ...string) (*Airflow, erro
 	if err := os.MkdirAll(home, 0o755); err != nil {
 		return nil, err
 	}
-	a := &Airflow{Venv: dir, Home: home}
+	a := &Airflow{Venv: dir, Home: home, BinDir: binDir}
 	a.Env = append([]string{
 		"PATH=" + binDir + ":" + filepath.Join(dir, "bin") + ":/usr/local/bin:/usr/bin:/bin",
 		"HOME=" + home,
@@ -128,7 +129,7 @@ func (a *Airflow) Script(ctx context.Context, v any, script string, args ...stri
 	}
 	cmd := exec.CommandContext(ctx, filepath.Join(a.Venv, "bin", "python"),
 		append([]string{filepath.Join(root, "pkg", "testbed", "airflow", script)}, args...)...)
-	cmd.Env = a.Env
+	cmd.Env = append(a.Env, "SRB_BIN_DIR="+a.BinDir)
 	cmd.Dir = a.Home
 	out, err := cmd.Output()
 	if err != nil {
@@ -212,16 +213,25 @@ func (r RunInfo) FailedResult(task string) map[string]any {
 	return m
 }
 
+// migrate creates the database once per home.
+func (a *Airflow) migrate(ctx context.Context) error {
+	if _, err := os.Stat(filepath.Join(a.Home, "airflow.db")); err == nil {
+		return nil
+	}
+	if out, err := a.Run(ctx, "db", "migrate"); err != nil {
+		return fmt.Errorf("%v\n%s", err, tailString(out))
+	}
+	return nil
+}
+
 // DagsTest migrates the database (once per home) and runs
 // `airflow dags test DAG_ID -c CONF`; it returns the run's task states and
 // XComs and the command's output. A failed run is not an error here: the
 // caller checks RunInfo.State.
 func (a *Airflow) DagsTest(ctx context.Context, dagID string, conf map[string]any) (RunInfo, string, error) {
 	var info RunInfo
-	if _, err := os.Stat(filepath.Join(a.Home, "airflow.db")); err != nil {
-		if out, err := a.Run(ctx, "db", "migrate"); err != nil {
-			return info, out, err
-		}
+	if err := a.migrate(ctx); err != nil {
+		return info, "", err
 	}
 	c, _ := json.Marshal(conf)
 	out, runErr := a.Command(ctx, "dags", "test", dagID, "-c", string(c)).CombinedOutput()
@@ -229,4 +239,36 @@ func (a *Airflow) DagsTest(ctx context.Context, dagID string, conf map[string]an
 		return info, string(out), fmt.Errorf("%v (dags test: %v)", err, runErr)
 	}
 	return info, string(out), nil
+}
+
+// PodRun is what run_k8s_dag.py reports: the run, and the pod each task
+// asked for.
+type PodRun struct {
+	RunInfo
+	Pods map[string]struct {
+		Command   []string          `json:"command"`
+		Env       map[string]string `json:"env"`     // plain variables
+		Secrets   map[string]string `json:"secrets"` // variable -> secret/key
+		XComMount bool              `json:"xcom_mount"`
+		Sidecar   bool              `json:"sidecar"`
+	} `json:"pods"`
+}
+
+// RunPodDAG runs a KubernetesPodOperator DAG with dag.test(), each pod
+// built by the operator and run as a local process with the pod's
+// environment, secret values from secret (the fake Kubernetes Secret), and
+// /airflow/xcom mounted in a private mount namespace (root only).
+func (a *Airflow) RunPodDAG(ctx context.Context, dagID string, conf map[string]any, secret map[string]string) (PodRun, error) {
+	var run PodRun
+	if err := a.migrate(ctx); err != nil {
+		return run, err
+	}
+	b, _ := json.Marshal(secret)
+	file := filepath.Join(a.Home, "k8s-secret.json")
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		return run, err
+	}
+	defer os.Remove(file)
+	c, _ := json.Marshal(conf)
+	return run, a.Script(ctx, &run, "run_k8s_dag.py", dagID, string(c), file)
 }

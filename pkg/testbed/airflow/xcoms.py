@@ -16,15 +16,12 @@ from airflow.models.xcom import XComModel
 from airflow.utils.session import create_session
 
 
-def main() -> None:
-    dag_id = sys.argv[1]
+def latest_run(dag_id: str) -> dict:
+    """The latest run of the DAG: its state and each task's state and results."""
     with create_session() as session:
-        run = (
-            session.query(DagRun).filter(DagRun.dag_id == dag_id).order_by(DagRun.id.desc()).first()
-        )
+        run = session.query(DagRun).filter(DagRun.dag_id == dag_id).order_by(DagRun.id.desc()).first()
         if run is None:
-            print(json.dumps({"run_id": None, "state": None, "tasks": {}}))
-            return
+            return {"run_id": None, "state": None, "tasks": {}}
         tasks = {}
         for ti in session.query(TaskInstance).filter(
             TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id
@@ -43,8 +40,8 @@ def main() -> None:
                     pass
             field = "xcom" if x.key == "return_value" else "result"
             tasks.setdefault(x.task_id, {"state": None})[field] = value
-        print(json.dumps({"run_id": run.run_id, "state": str(run.state), "tasks": tasks}, default=str))
+        return {"run_id": run.run_id, "state": str(run.state), "tasks": tasks}
 
 
 if __name__ == "__main__":
-    main()
+    print(json.dumps(latest_run(sys.argv[1]), default=str))
