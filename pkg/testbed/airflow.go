@@ -233,6 +233,9 @@ func (a *Airflow) DagsTest(ctx context.Context, dagID string, conf map[string]an
 	if err := a.migrate(ctx); err != nil {
 		return info, "", err
 	}
+	if conf == nil {
+		conf = map[string]any{}
+	}
 	c, _ := json.Marshal(conf)
 	out, runErr := a.Command(ctx, "dags", "test", dagID, "-c", string(c)).CombinedOutput()
 	if err := a.Script(ctx, &info, "xcoms.py", dagID); err != nil {

@@ -90,7 +90,8 @@ func (b *Bed) Stop() {
 }
 
 // AirflowEnv returns the DAGs' connections as AIRFLOW_CONN_* variables,
-// with the ids the DAG params default to.
+// with the ids the configuration defaults to, and the configuration Variable
+// as AIRFLOW_VAR_STARROCKS_BACKUP_CONFIG (see Config).
 func (b *Bed) AirflowEnv() []string {
 	aws := func(m *MinIO) string {
 		return fmt.Sprintf("aws://%s:%s@/?endpoint_url=%s&region_name=us-east-1",
@@ -100,6 +101,7 @@ func (b *Bed) AirflowEnv() []string {
 		"AIRFLOW_CONN_MINIO=" + aws(b.Cluster),
 		"AIRFLOW_CONN_AWS_S3=" + aws(b.Offsite),
 		"AIRFLOW_CONN_STARROCKS_FE=" + b.SSHD.ConnURI(),
+		"AIRFLOW_VAR_STARROCKS_BACKUP_CONFIG=" + b.Config(),
 	}
 }
 
@@ -154,16 +156,6 @@ func (b *Bed) PodSecret() (map[string]string, error) {
 		"s3-access-key": b.Offsite.AccessKey, "s3-secret-key": b.Offsite.SecretKey,
 		"fe-ssh-private-key": string(key), "fe-host-key": b.SSHD.HostKey,
 	}, nil
-}
-
-// Conf returns the DAG run conf for this Bed (params that differ from the
-// defaults), plus extra.
-func (b *Bed) Conf(extra map[string]any) map[string]any {
-	c := map[string]any{"fe_dir": b.FE.Dir, "work_dir": b.WorkDir}
-	for k, v := range extra {
-		c[k] = v
-	}
-	return c
 }
 
 // Secrets returns every secret of the Bed, which must appear in no log.
