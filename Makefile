@@ -113,7 +113,7 @@ e2e: tools airflow-venvs
 	CGO_ENABLED=1 $(GO) test -race -tags e2e -count=1 -timeout 30m ./...
 
 .PHONY: test
-test: fmt-check tidy-check lint dags-lint e2e
+test: fmt-check tidy-check lint shellcheck dags-lint e2e
 
 # The Airflow image (needs a Docker engine and the registry).
 IMAGE ?= starrocks-backup-airflow:$(VERSION)

@@ -17,18 +17,14 @@
 #   LAT_OBJECTS    small objects in the latency section's tree (5000)
 #   LAT_WORKERS    mirror --workers values tried with latency ("8 16 32 64 128")
 #   SECTIONS       which parts to run ("sweep rounds latency growth")
-#   WORK           scratch folder, wiped at start (/tmp/srb-bench-mirror)
-set -euo pipefail
-
-# bash reads a script as it runs it: run a copy, so that editing this file
+#   WORK           scratch folder, wiped at start, kept after (/tmp/srb-bench-mirror)
+#
+# Everything below is a function and the last line runs main, then exits:
+# bash has read the whole file before the run starts, so editing this file
 # during a run cannot break the run.
-if [ -z "${SRB_BENCH_COPY:-}" ]; then
-	copy=$(mktemp /tmp/srb-bench-mirror-XXXXXX.sh)
-	cp "$0" "$copy"
-	SRB_BENCH_COPY=1 SRB_ROOT=$(cd "$(dirname "$0")/../.." && pwd) exec bash "$copy" "$@"
-fi
-ROOT=${SRB_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-WORK=${WORK:-/tmp/srb-bench-mirror}
+
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+source "$(dirname "$0")/../lib.sh"
 OBJECTS=${OBJECTS:-20000}
 BIG=${BIG:-64,128,256,512}
 ROUNDS=${ROUNDS:-3}
@@ -40,269 +36,179 @@ LAT_DELAY=${LAT_DELAY:-20ms}
 LAT_OBJECTS=${LAT_OBJECTS:-5000}
 LAT_WORKERS=${LAT_WORKERS:-"8 16 32 64 128"}
 
-# Shared helpers: free_port, ensure_tools (MinIO, mc, `make build`),
-# start_minio (sets <name>_URL/_AK/_SK and MC_HOST_<name>), stop_all.
-# shellcheck source=../lib.sh
-source "$ROOT/bench/lib.sh"
-RCLONE_MODULE=github.com/rclone/rclone@v1.76.0
+BEST_WORKERS=32   # the fastest of the sweep (reported), else the default
+BEST_TRANSFERS=32 # the fastest of the sweep, used for rclone after it
+SRC_SUMMARY=""    # "objects bytes" of the source tree
 
-rm -rf "$WORK"
-mkdir -p "$WORK"
-BENCH_PIDS=$WORK/pids
-PROXIES=()
-cleanup() {
-	for p in "${PROXIES[@]}"; do kill "$p" 2>/dev/null || true; done
-	stop_all
-	wait 2>/dev/null || true
-	rm -f "$0" # the copy this runs from
+setup() {
+	bench_init mirror "${WORK:-/tmp/srb-bench-mirror}"
+	echo "building the tasks, gentree and latproxy; installing missing tools" >&2
+	build_tasks
+	need_tools minio mc rclone
+	build_helpers ./bench/mirror/gentree ./bench/mirror/latproxy
+	MIRROR=$BIN/mirror MC=$TOOLS/mc RCLONE=$TOOLS/rclone
+	start_minio a
+	start_minio b
+	A=${MINIO_URL[a]}
+	B=${MINIO_URL[b]}
+	export MC_CONFIG_DIR=$WORK/mc RCLONE_CONFIG=$WORK/rclone.conf
+	: >"$RCLONE_CONFIG"
+	export RCLONE_CONFIG_A_TYPE=s3 RCLONE_CONFIG_A_PROVIDER=Minio RCLONE_CONFIG_A_ACCESS_KEY_ID=${MINIO_AK[a]} RCLONE_CONFIG_A_SECRET_ACCESS_KEY=${MINIO_SK[a]}
+	export RCLONE_CONFIG_B_TYPE=s3 RCLONE_CONFIG_B_PROVIDER=Minio RCLONE_CONFIG_B_ACCESS_KEY_ID=${MINIO_AK[b]} RCLONE_CONFIG_B_SECRET_ACCESS_KEY=${MINIO_SK[b]}
+	export SRB_SOURCE_ACCESS_KEY=${MINIO_AK[a]} SRB_SOURCE_SECRET_KEY=${MINIO_SK[a]} SRB_TARGET_ACCESS_KEY=${MINIO_AK[b]} SRB_TARGET_SECRET_KEY=${MINIO_SK[b]}
+	endpoints "$A" "$B"
 }
-trap cleanup EXIT
-
-echo "building the tasks, gentree and latproxy; installing missing tools" >&2
-ensure_tools
-if [ ! -x "$TOOLS/rclone" ]; then
-	(cd /tmp && CGO_ENABLED=0 GOBIN=$TOOLS GOFLAGS=-buildvcs=false go install "$RCLONE_MODULE")
-fi
-(cd "$ROOT" && go build -o "$WORK/gentree" ./bench/mirror/gentree && go build -o "$WORK/latproxy" ./bench/mirror/latproxy)
-MIRROR=$BIN/mirror
-MC=$TOOLS/mc
-RCLONE=$TOOLS/rclone
-
-start_minio a "$WORK/a"
-start_minio b "$WORK/b"
-A=$a_URL
-B=$b_URL
-export MC_CONFIG_DIR=$WORK/mc RCLONE_CONFIG=$WORK/rclone.conf
-: >"$RCLONE_CONFIG"
-export RCLONE_CONFIG_A_TYPE=s3 RCLONE_CONFIG_A_PROVIDER=Minio RCLONE_CONFIG_A_ACCESS_KEY_ID=$a_AK RCLONE_CONFIG_A_SECRET_ACCESS_KEY=$a_SK
-export RCLONE_CONFIG_B_TYPE=s3 RCLONE_CONFIG_B_PROVIDER=Minio RCLONE_CONFIG_B_ACCESS_KEY_ID=$b_AK RCLONE_CONFIG_B_SECRET_ACCESS_KEY=$b_SK
-export SRB_SOURCE_ACCESS_KEY=$a_AK SRB_SOURCE_SECRET_KEY=$a_SK SRB_TARGET_ACCESS_KEY=$b_AK SRB_TARGET_SECRET_KEY=$b_SK
 
 # endpoints URL_A URL_B: point every tool at these endpoints.
 endpoints() {
 	export SRB_SOURCE_ENDPOINT=$1 SRB_TARGET_ENDPOINT=$2
-	export MC_HOST_a="http://$a_AK:$a_SK@${1#http://}" MC_HOST_b="http://$b_AK:$b_SK@${2#http://}"
+	export MC_HOST_a="http://${MINIO_AK[a]}:${MINIO_SK[a]}@${1#http://}" MC_HOST_b="http://${MINIO_AK[b]}:${MINIO_SK[b]}@${2#http://}"
 	export RCLONE_CONFIG_A_ENDPOINT=$1 RCLONE_CONFIG_B_ENDPOINT=$2
 }
-endpoints "$A" "$B"
-RESULTS=$WORK/results.tsv
-: >"$RESULTS"
 
-gen() { # bucket objects max-data big
-	GEN_ACCESS_KEY=$a_AK GEN_SECRET_KEY=$a_SK "$WORK/gentree" -endpoint "$A" -bucket "$1" -prefix starrocks -objects "$2" -max-data "$3" -big "$4" >&2
+# new_tree OBJECTS MAX_DATA BIG: replaces the source bucket a/src by a tree
+# from gentree; sets SRC_SUMMARY.
+new_tree() {
+	[ -z "$SRC_SUMMARY" ] || "$MC" rb --force --quiet a/src >/dev/null
+	GEN_ACCESS_KEY=${MINIO_AK[a]} GEN_SECRET_KEY=${MINIO_SK[a]} "$WORK/bin/gentree" -endpoint "$A" \
+		-bucket src -prefix starrocks -objects "$1" -max-data "$2" -big "$3" >&2
+	SRC_SUMMARY=$(tree_totals a/src)
 }
 
-# server_cpu: CPU seconds used so far by both MinIO servers.
-server_cpu() {
-	local total=0 p f
-	while read -r p; do
-		read -ra f <"/proc/$p/stat"
-		total=$((total + f[13] + f[14]))
-	done <"$BENCH_PIDS"
-	echo "$total"
-}
-TICKS=$(getconf CLK_TCK)
-
-# measure_cpu LABEL TOOL PHASE -- command...: like lib.sh's measure (wall
-# seconds and peak RSS under /usr/bin/time; a non-zero exit fails the
-# benchmark) plus the tool's CPU seconds and the servers' CPU seconds, which
-# say how much work a tool costs even when other processes share the
-# machine and make wall times noisy.
-measure_cpu() {
-	local label=$1 tool=$2 phase=$3 before after
-	shift 4
-	local log=$WORK/last-$tool-$phase.log
-	before=$(server_cpu)
-	if ! /usr/bin/time -f "%e %M %U %S" -o "$WORK/time.out" "$@" >"$log" 2>&1; then
-		echo "FAILED: $label $tool $phase: $*" >&2
-		tail -5 "$log" >&2
-		exit 1
-	fi
-	after=$(server_cpu)
-	read -r secs rss usr sys <"$WORK/time.out"
-	local tcpu scpu
-	tcpu=$(awk -v u="$usr" -v s="$sys" 'BEGIN{printf "%.2f", u+s}')
-	scpu=$(awk -v a="$after" -v b="$before" -v t="$TICKS" 'BEGIN{printf "%.2f", (a-b)/t}')
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$tool" "$phase" "$secs" "$((rss / 1024))" "$tcpu" "$scpu" >>"$RESULTS"
-	printf '%-14s %-7s %-10s %8.2fs %6d MiB  cpu %6.2fs + servers %6.2fs  load %s\n' "$label" "$tool" "$phase" "$secs" "$((rss / 1024))" "$tcpu" "$scpu" "$(cut -d' ' -f1 /proc/loadavg)" >&2
+# tree_totals ALIAS/BUCKET: "objects bytes" under its starrocks/ folder.
+tree_totals() {
+	"$MC" ls --recursive --json "$1/starrocks/" |
+		python3 -c 'import json, sys; s = [json.loads(l)["size"] for l in sys.stdin]; print(len(s), sum(s))'
 }
 
-# summary ALIAS/BUCKET: "objects bytes" under its starrocks/ folder.
-summary() { "$MC" ls --recursive --json "$1/starrocks/" | python3 -c '
-import json, sys
-n = b = 0
-for l in sys.stdin:
-    o = json.loads(l); n += 1; b += o["size"]
-print(n, b)'; }
-
-SRC_SUMMARY=""
 check() { # bucket tool: the copy is complete (same number of objects and bytes)
 	local got
-	got=$(summary "b/$1")
+	got=$(tree_totals "b/$1")
 	if [ "$got" != "$SRC_SUMMARY" ]; then
-		echo "INCOMPLETE COPY by $2: target has '$got' (objects bytes), source '$SRC_SUMMARY'" >&2
-		exit 1
+		die "INCOMPLETE COPY by $2: target has '$got' (objects bytes), source '$SRC_SUMMARY'"
 	fi
 }
 
-run_tool() { # tool bucket [workers|transfers]
+# tool_cmd TOOL BUCKET [WORKERS|TRANSFERS]: sets CMD to the command line of
+# TOOL that copies the source tree into BUCKET of server b.
+tool_cmd() {
 	case $1 in
-	mirror) "$MIRROR" --source src/starrocks --target "$2/starrocks" --workers "${3:-32}" --progress-interval 0 ;;
-	mc) "$MC" mirror --overwrite --quiet "a/src/starrocks" "b/$2/starrocks" ;;
-	rclone) "$RCLONE" sync "a:src/starrocks" "b:$2/starrocks" --transfers "${3:-32}" --checkers "$((2 * ${3:-32}))" ;;
+	mirror) CMD=("$MIRROR" --source src/starrocks --target "$2/starrocks" --workers "${3:-32}" --progress-interval 0) ;;
+	mc) CMD=("$MC" mirror --overwrite --quiet "a/src/starrocks" "b/$2/starrocks") ;;
+	rclone) CMD=("$RCLONE" sync "a:src/starrocks" "b:$2/starrocks" --transfers "${3:-32}" --checkers "$((2 * ${3:-32}))") ;;
 	esac
 }
-export -f run_tool
-export MIRROR MC RCLONE
 
-full_and_rerun() { # label tool bucket arg
+# tool_arg TOOL: the --workers or --transfers a tool runs with outside the sweeps.
+tool_arg() {
+	case $1 in
+	mirror) echo 32 ;;
+	rclone) echo "$BEST_TRANSFERS" ;;
+	*) echo "" ;;
+	esac
+}
+
+# measure_tool LABEL TOOL PHASE CMD...: lib.sh's measure (wall seconds, peak
+# RSS, the tool's CPU seconds and the servers' CPU seconds, which say how
+# much work a tool costs even when other processes share the machine and
+# make wall times noisy), and a progress line on stderr.
+measure_tool() {
+	local label=$1 tool=$2 phase=$3
+	shift 3
+	measure "$label $tool $phase" "$@"
+	printf '%-14s %-7s %-10s %8.2fs %6d MiB  cpu %6.2fs + servers %6.2fs  load %s\n' "$label" "$tool" "$phase" \
+		"$SECS" "$((RSS_KIB / 1024))" "$CPU" "$SERVER_CPU" "$(cut -d' ' -f1 /proc/loadavg)" >&2
+}
+
+# full_and_rerun LABEL TOOL BUCKET [ARG]: a full copy into a new bucket
+# (checked complete; its seconds in FULL_SECS), then a re-run with nothing
+# to copy; the bucket is removed after.
+full_and_rerun() {
+	tool_cmd "$2" "$3" "${4:-}"
 	"$MC" mb --quiet "b/$3" >/dev/null
-	measure_cpu "$1" "$2" full -- bash -c 'run_tool "$@"' _ "$2" "$3" "${4:-}"
+	measure_tool "$1" "$2" full "${CMD[@]}"
+	FULL_SECS=$SECS
 	check "$3" "$2"
-	measure_cpu "$1" "$2" no-change -- bash -c 'run_tool "$@"' _ "$2" "$3" "${4:-}"
+	measure_tool "$1" "$2" no-change "${CMD[@]}"
 	"$MC" rb --force --quiet "b/$3" >/dev/null
 }
 
-echo "generating the tree: $OBJECTS objects + segments of $BIG MiB" >&2
-gen src "$OBJECTS" $((256 << 10)) "$BIG"
-SRC_SUMMARY=$(summary a/src)
-echo "source: $SRC_SUMMARY (objects bytes)" >&2
+# fastest VAR TOOL NAME VALUES: full_and_rerun with each of VALUES (labels
+# NAME=value); sets VAR to the value of the quickest full copy.
+fastest() {
+	local var=$1 tool=$2 name=$3 v best=""
+	for v in $4; do
+		full_and_rerun "$name=$v" "$tool" "sweep-$tool-$v" "$v"
+		if [ -z "$best" ] || awk -v a="$FULL_SECS" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+			best=$FULL_SECS
+			printf -v "$var" %s "$v"
+		fi
+	done
+}
 
-BEST_WORKERS=32
-BEST_TRANSFERS=32
-if [[ " $SECTIONS " == *" sweep "* ]]; then
-	best=""
-	for w in $WORKERS_SWEEP; do
-		full_and_rerun "workers=$w" mirror "sweep-m$w" "$w"
-		t=$(awk -F'\t' -v l="workers=$w" '$1==l && $2=="mirror" && $3=="full" {print $4}' "$RESULTS")
-		if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$t; BEST_WORKERS=$w; fi
-	done
-	best=""
-	for tr in $RCLONE_SWEEP; do
-		full_and_rerun "transfers=$tr" rclone "sweep-r$tr" "$tr"
-		t=$(awk -F'\t' -v l="transfers=$tr" '$1==l && $2=="rclone" && $3=="full" {print $4}' "$RESULTS")
-		if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$t; BEST_TRANSFERS=$tr; fi
-	done
+section_sweep() {
+	fastest BEST_WORKERS mirror workers "$WORKERS_SWEEP"
+	fastest BEST_TRANSFERS rclone transfers "$RCLONE_SWEEP"
 	echo "fastest: mirror --workers $BEST_WORKERS, rclone --transfers $BEST_TRANSFERS" >&2
-fi
+}
 
-if [[ " $SECTIONS " == *" rounds "* ]]; then
-	tools=(mirror mc rclone)
+section_rounds() {
+	local tools=(mirror mc rclone) r i tool
 	for r in $(seq "$ROUNDS"); do
 		for i in 0 1 2; do
 			tool=${tools[$(((i + r - 1) % 3))]}
-			arg=""
-			[ "$tool" = mirror ] && arg=32
-			[ "$tool" = rclone ] && arg=$BEST_TRANSFERS
-			full_and_rerun "round$r" "$tool" "r$r-$tool" "$arg"
+			full_and_rerun "round$r" "$tool" "r$r-$tool" "$(tool_arg "$tool")"
 		done
 	done
-fi
+}
 
-if [[ " $SECTIONS " == *" latency "* ]]; then
-	# Both servers behind a proxy adding $LAT_DELAY to every request: the
-	# request latency of a remote endpoint, where the number of requests
-	# in flight decides the speed on many small objects.
-	"$MC" rb --force --quiet a/src >/dev/null
-	gen src "$LAT_OBJECTS" $((256 << 10)) ""
-	SRC_SUMMARY=$(summary a/src)
+# Both servers behind a proxy adding $LAT_DELAY to every request: the
+# request latency of a remote endpoint, where the number of requests in
+# flight decides the speed on many small objects.
+section_latency() {
+	local pa pb proxies=() w
+	new_tree "$LAT_OBJECTS" $((256 << 10)) ""
 	pa=$(free_port)
 	pb=$(free_port)
-	"$WORK/latproxy" -listen "127.0.0.1:$pa" -upstream "$A" -delay "$LAT_DELAY" &
-	PROXIES=($!)
-	"$WORK/latproxy" -listen "127.0.0.1:$pb" -upstream "$B" -delay "$LAT_DELAY" &
-	PROXIES+=($!)
-	sleep 1
+	bench_bg "$WORK/bin/latproxy" -listen "127.0.0.1:$pa" -upstream "$A" -delay "$LAT_DELAY"
+	proxies+=("$!")
+	bench_bg "$WORK/bin/latproxy" -listen "127.0.0.1:$pb" -upstream "$B" -delay "$LAT_DELAY"
+	proxies+=("$!")
+	wait_for "latproxy a" curl -sf "http://127.0.0.1:$pa/minio/health/ready"
+	wait_for "latproxy b" curl -sf "http://127.0.0.1:$pb/minio/health/ready"
 	endpoints "http://127.0.0.1:$pa" "http://127.0.0.1:$pb"
 	for w in $LAT_WORKERS; do
 		full_and_rerun "lat-workers=$w" mirror "lw$w" "$w"
 	done
 	full_and_rerun lat mc l-mc
 	full_and_rerun lat rclone l-rclone "$BEST_TRANSFERS"
-	kill "${PROXIES[@]}"
+	kill "${proxies[@]}"
 	endpoints "$A" "$B"
-fi
+}
 
-if [[ " $SECTIONS " == *" growth "* ]] && [ -n "$GROWTH" ]; then
+section_growth() {
+	local n tool
 	for n in $GROWTH; do
-		"$MC" rb --force --quiet a/src >/dev/null
-		gen src "$n" 4096 ""
-		SRC_SUMMARY=$(summary a/src)
+		new_tree "$n" 4096 ""
 		for tool in mirror mc rclone; do
-			arg=""
-			[ "$tool" = mirror ] && arg=32
-			[ "$tool" = rclone ] && arg=$BEST_TRANSFERS
-			full_and_rerun "growth$n" "$tool" "g$n-$tool" "$arg"
+			full_and_rerun "growth$n" "$tool" "g$n-$tool" "$(tool_arg "$tool")"
 		done
 	done
-fi
+}
 
-python3 - "$RESULTS" "$OBJECTS" "$BIG" "$BEST_WORKERS" "$BEST_TRANSFERS" "$LAT_DELAY" "$LAT_OBJECTS" <<'PY' | tee "$WORK/results.md"
-import statistics, sys
-from collections import defaultdict
-path, objects, big, best_w, best_t, lat_delay, lat_objects = sys.argv[1:]
-rows = [l.rstrip("\n").split("\t") for l in open(path) if l.strip()]
-by = defaultdict(list)
-for label, tool, phase, secs, rss, tcpu, scpu in rows:
-    by[(label, tool, phase)].append((float(secs), int(rss), float(tcpu), float(scpu)))
-def med(label_prefix, tool, phase):
-    xs = [x for (l, t, p), v in by.items() if l.startswith(label_prefix) and t == tool and p == phase for x in v]
-    if not xs:
-        return None
-    return (statistics.median(x[0] for x in xs), max(x[1] for x in xs), len(xs),
-            statistics.median(x[2] for x in xs), statistics.median(x[3] for x in xs))
-print(f"Tree: {objects} small objects + segments of {big} MiB. Median of alternating rounds; RSS is the peak over them.\n")
-names = {"mirror": "mirror --workers 32", "mc": "mc mirror --overwrite", "rclone": f"rclone sync --transfers {best_t} --checkers {2*int(best_t)}"}
-if any(k[0].startswith("round") for k in by):
-    print("| tool | full copy | no-change re-run | peak RSS (full / re-run) | CPU s, full copy (tool + servers) | CPU s, re-run (tool + servers) | rounds |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    base = {}
-    for tool in ("mirror", "mc", "rclone"):
-        f, n = med("round", tool, "full"), med("round", tool, "no-change")
-        if f and n:
-            base[tool] = (f[0], n[0])
-            print(f"| {names[tool]} | {f[0]:.1f} s | {n[0]:.2f} s | {f[1]} / {n[1]} MiB | {f[3]:.1f} + {f[4]:.1f} | {n[3]:.2f} + {n[4]:.2f} | {f[2]} |")
-    if "mirror" in base:
-        for tool in ("mc", "rclone"):
-            if tool in base:
-                print(f"\nmirror vs {tool}: full copy {base[tool][0]/base['mirror'][0]:.2f}x faster, no-change re-run {base[tool][1]/base['mirror'][1]:.2f}x faster", end="")
-        print()
-sweep = sorted({l for (l, t, p) in by if l.startswith("workers=")}, key=lambda l: int(l.split("=")[1]))
-if sweep:
-    print("\n| mirror --workers | full copy | no-change re-run | peak RSS | CPU s, full copy (tool + servers) |")
-    print("|---:|---:|---:|---:|---:|")
-    for l in sweep:
-        f, n = by[(l, "mirror", "full")][0], by[(l, "mirror", "no-change")][0]
-        print(f"| {l.split('=')[1]} | {f[0]:.1f} s | {n[0]:.2f} s | {max(f[1], n[1])} MiB | {f[2]:.1f} + {f[3]:.1f} |")
-rs = sorted({l for (l, t, p) in by if l.startswith("transfers=")}, key=lambda l: int(l.split("=")[1]))
-if rs:
-    print("\n| rclone --transfers (checkers 2x) | full copy | no-change re-run | peak RSS | CPU s, full copy (tool + servers) |")
-    print("|---:|---:|---:|---:|---:|")
-    for l in rs:
-        f, n = by[(l, "rclone", "full")][0], by[(l, "rclone", "no-change")][0]
-        print(f"| {l.split('=')[1]} | {f[0]:.1f} s | {n[0]:.2f} s | {max(f[1], n[1])} MiB | {f[2]:.1f} + {f[3]:.1f} |")
-lw = sorted({l for (l, t, p) in by if l.startswith("lat-workers=")}, key=lambda l: int(l.split("=")[1]))
-if lw or ("lat", "mc", "full") in by:
-    print(f"\nWith {lat_delay} added to every request ({lat_objects} small objects, no large segment):\n")
-    print("| tool | full copy | no-change re-run | peak RSS | CPU s, full copy (tool + servers) |")
-    print("|---|---:|---:|---:|---:|")
-    rows = [(f"mirror --workers {l.split('=')[1]}", l, "mirror") for l in lw]
-    rows += [(names["mc"], "lat", "mc"), (names["rclone"], "lat", "rclone")]
-    for name, l, tool in rows:
-        if (l, tool, "full") in by:
-            f, n = by[(l, tool, "full")][0], by[(l, tool, "no-change")][0]
-            print(f"| {name} | {f[0]:.1f} s | {n[0]:.2f} s | {max(f[1], n[1])} MiB | {f[2]:.1f} + {f[3]:.1f} |")
-gs = sorted({l for (l, t, p) in by if l.startswith("growth")}, key=lambda l: int(l[6:]))
-if gs:
-    print("\n| objects (4 KiB max) | mirror full / re-run | mirror peak RSS | mc full / re-run | mc peak RSS | rclone full / re-run | rclone peak RSS |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    for l in gs:
-        cells = []
-        for tool in ("mirror", "mc", "rclone"):
-            f, n = by.get((l, tool, "full")), by.get((l, tool, "no-change"))
-            if f and n:
-                cells += [f"{f[0][0]:.1f} s / {n[0][0]:.2f} s", f"{max(f[0][1], n[0][1])} MiB"]
-            else:
-                cells += ["-", "-"]
-        print(f"| {l[6:]} | " + " | ".join(cells) + " |")
-PY
+selected() { [[ " $SECTIONS " == *" $1 "* ]]; }
+
+main() {
+	setup
+	echo "generating the tree: $OBJECTS objects + segments of $BIG MiB" >&2
+	new_tree "$OBJECTS" $((256 << 10)) "$BIG"
+	echo "source: $SRC_SUMMARY (objects bytes)" >&2
+	if selected sweep; then section_sweep; fi
+	if selected rounds; then section_rounds; fi
+	if selected latency; then section_latency; fi
+	if selected growth; then section_growth; fi
+	python3 "$ROOT/bench/mirror/report.py" "$RESULTS" "$OBJECTS" "$BIG" "$BEST_TRANSFERS" "$LAT_DELAY" "$LAT_OBJECTS" |
+		tee "$WORK/results.md"
+}
+
+main "$@"; exit

@@ -5,12 +5,15 @@ package fe
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -21,6 +24,52 @@ import (
 func sshOptions(s *testbed.SSHD) sshx.Options {
 	return sshx.Options{Host: s.Host, Port: s.Port, User: s.User, KeyFile: s.KeyFile, KnownHosts: s.KnownHosts,
 		Getenv: func(string) string { return "" }}
+}
+
+// hostHook returns a command for ArchiveOptions.hook that, run on the host
+// (this machine) before each tar pass, calls fn with the pass number and
+// the names the pass reads, and fails the pass when fn fails. Two FIFOs
+// carry the calls between the host script and the test.
+func hostHook(t *testing.T, fn func(pass int, names []string) error) string {
+	t.Helper()
+	dir := t.TempDir()
+	req, resp := filepath.Join(dir, "req"), filepath.Join(dir, "resp")
+	for _, f := range []string{req, resp} {
+		if err := syscall.Mkfifo(f, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hook := filepath.Join(dir, "hook")
+	script := "#!/bin/sh\ncp \"$2\" " + sshx.Quote(dir) + "/batch || exit 1\necho \"$1\" >" + sshx.Quote(req) +
+		"\nread -r r <" + sshx.Quote(resp) + "\n[ \"$r\" = ok ]\n"
+	if err := os.WriteFile(hook, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			b, err := os.ReadFile(req) // blocks until the hook writes
+			if err != nil || strings.TrimSpace(string(b)) == "end" {
+				return
+			}
+			pass, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+			list, _ := os.ReadFile(filepath.Join(dir, "batch"))
+			names := strings.Split(strings.TrimSuffix(string(list), "\x00"), "\x00")
+			answer := "ok\n"
+			if err := fn(pass, names); err != nil {
+				answer = "fail\n"
+			}
+			if err := os.WriteFile(resp, []byte(answer), 0); err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = os.WriteFile(req, []byte("end\n"), 0)
+		<-done
+	})
+	return hook
 }
 
 // A live FE changes meta/ while it is archived: the JE cleaner deletes a
@@ -55,7 +104,7 @@ func TestArchiveHotCopyFollowsTheJERule(t *testing.T) {
 	}
 	var batches [][]string
 	o := ArchiveOptions{SSH: sshOptions(s), Dir: fx.Dir, RemoteArchive: filepath.Join(t.TempDir(), "fe.tar.gz")}
-	o.hook = func(pass int, names []string) error {
+	o.hook = hostHook(t, func(pass int, names []string) error {
 		batches = append(batches, names)
 		switch pass {
 		case 0: // listed, not read yet: the cleaner deletes 00000001.jdb; JE rolls to 0000000c.
@@ -71,7 +120,7 @@ func TestArchiveHotCopyFollowsTheJERule(t *testing.T) {
 			appendTo("meta/bdb/0000000c.jdb", "c-end;")
 		}
 		return nil
-	}
+	})
 	ctx := zerolog.New(io.Discard).WithContext(context.Background())
 	res, err := Archive(ctx, o)
 	if err != nil {
@@ -86,7 +135,7 @@ func TestArchiveHotCopyFollowsTheJERule(t *testing.T) {
 	names, content := testbed.TarMembers(t, o.RemoteArchive)
 	var jdbs []string
 	for _, n := range names {
-		if IsJDB(n) {
+		if isJDB(n) {
 			jdbs = append(jdbs, strings.TrimPrefix(n, "meta/bdb/"))
 		}
 	}
@@ -126,7 +175,7 @@ func TestArchiveFailureRemovesTempFiles(t *testing.T) {
 			ctx, cancel := context.WithCancel(zerolog.New(io.Discard).WithContext(context.Background()))
 			defer cancel()
 			o := ArchiveOptions{SSH: sshOptions(s), Dir: fx.Dir, RemoteArchive: out}
-			o.hook = func(pass int, _ []string) error {
+			o.hook = hostHook(t, func(pass int, _ []string) error {
 				if pass == 0 { // a new .jdb makes a second pass
 					return os.WriteFile(filepath.Join(fx.Dir, "meta", "bdb", "0000002"+strconv.Itoa(i)+".jdb"), []byte("x"), 0o644)
 				}
@@ -140,17 +189,63 @@ func TestArchiveFailureRemovesTempFiles(t *testing.T) {
 					return ctx.Err()
 				}
 				return errors.New("injected failure")
-			}
+			})
 			_, err := Archive(ctx, o)
 			switch {
 			case err == nil:
 				t.Fatal("the archive did not fail")
 			case mode == "cancel" && !errors.Is(err, context.Canceled):
 				t.Fatalf("cancelled run: %v", err)
-			case mode == "error" && !strings.Contains(err.Error(), "injected failure"):
+			case mode == "error" && !strings.Contains(err.Error(), "the test hook failed"):
 				t.Fatalf("failed run: %v", err)
 			}
 			testbed.WantEntries(t, filepath.Dir(out))
 		})
 	}
+}
+
+// The catch-up is bounded by MaxCatchUp: on a folder that never stops
+// getting new .jdb files the copy stops at the first pass after the bound
+// in which nothing vanished (consistent, not converged); when files keep
+// vanishing it fails after twice the bound.
+func TestArchiveCatchUpIsBounded(t *testing.T) {
+	s := testbed.NewSSHD(t)
+	fx, err := testbed.WriteFEFixture(filepath.Join(t.TempDir(), "fe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bdb := filepath.Join(fx.Dir, "meta", "bdb")
+	ctx := zerolog.New(io.Discard).WithContext(context.Background())
+	next := 0x100
+	busy := func(vanish bool) func(int, []string) error {
+		return func(pass int, names []string) error {
+			time.Sleep(300 * time.Millisecond)
+			next++
+			if vanish && pass > 0 { // the cleaner deletes a file listed, not read yet
+				for _, n := range names {
+					if isJDB(n) {
+						_ = os.Remove(filepath.Join(fx.Dir, n))
+						break
+					}
+				}
+			}
+			return os.WriteFile(filepath.Join(bdb, fmt.Sprintf("%08x.jdb", next)), []byte("new"), 0o644)
+		}
+	}
+	o := ArchiveOptions{SSH: sshOptions(s), Dir: fx.Dir, RemoteArchive: filepath.Join(t.TempDir(), "fe.tar.gz"), MaxCatchUp: time.Second}
+	o.hook = hostHook(t, busy(false))
+	res, err := Archive(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Converged || res.Passes < 3 || res.Appended < res.Passes-1 {
+		t.Fatalf("a bounded catch-up: %+v", res)
+	}
+
+	o = ArchiveOptions{SSH: sshOptions(s), Dir: fx.Dir, RemoteArchive: filepath.Join(t.TempDir(), "fe.tar.gz"), MaxCatchUp: time.Second}
+	o.hook = hostHook(t, busy(true))
+	if res, err := Archive(ctx, o); err == nil || !strings.Contains(err.Error(), "kept changing") {
+		t.Fatalf("files vanishing in every pass: %v %+v", err, res)
+	}
+	testbed.WantEntries(t, filepath.Dir(o.RemoteArchive))
 }

@@ -8,9 +8,9 @@ import (
 // fe.conf is read by StarRocks like a Java properties file: "key = value"
 // lines, '#' comments.
 
-// ConfValue returns the value of key in fe.conf-style text; the last
+// confValue returns the value of key in fe.conf-style text; the last
 // assignment wins. Surrounding blanks and double quotes are removed.
-func ConfValue(text, key string) (string, bool) {
+func confValue(text, key string) (string, bool) {
 	val, found := "", false
 	for _, line := range strings.Split(text, "\n") {
 		k, v, ok := confLine(line)
@@ -39,11 +39,11 @@ func confLine(line string) (key, value string, ok bool) {
 	return strings.TrimSpace(k), v, true
 }
 
-// SetConf sets key = value in fe.conf-style text: the first assignment of
+// setConf sets key = value in fe.conf-style text: the first assignment of
 // key is replaced in place, later ones are removed, and the line is
 // appended when there is none. Comments are kept. It is idempotent;
 // changed is false when the text already said so.
-func SetConf(text, key, value string) (out string, changed bool) {
+func setConf(text, key, value string) (out string, changed bool) {
 	want := key + " = " + value
 	lines := strings.Split(text, "\n")
 	var res []string
@@ -74,10 +74,10 @@ func SetConf(text, key, value string) (out string, changed bool) {
 	return strings.Join(res, "\n"), changed
 }
 
-// ResetElectionGroupKey is the fe.conf setting that lets a restored FE on
+// resetElectionGroupKey is the fe.conf setting that lets a restored FE on
 // a new host form a new BDB JE election group (older versions:
 // metadata_failure_recovery=true).
-const ResetElectionGroupKey = "bdbje_reset_election_group"
+const resetElectionGroupKey = "bdbje_reset_election_group"
 
 // expandHome replaces ${STARROCKS_HOME} and $STARROCKS_HOME by the FE
 // folder and makes a relative path relative to it.
@@ -90,11 +90,11 @@ func expandHome(feDir, p string) string {
 	return path.Clean(p)
 }
 
-// PidFiles lists the files that may hold the pid of the FE of feDir:
+// pidFiles lists the files that may hold the pid of the FE of feDir:
 // bin/fe.pid, and fe.pid in the PID_DIR that fe.conf may set.
-func PidFiles(feDir, feConf string) []string {
+func pidFiles(feDir, feConf string) []string {
 	files := []string{path.Join(feDir, "bin", "fe.pid")}
-	if dir, ok := ConfValue(feConf, "PID_DIR"); ok && dir != "" {
+	if dir, ok := confValue(feConf, "PID_DIR"); ok && dir != "" {
 		if p := path.Join(expandHome(feDir, dir), "fe.pid"); p != files[0] {
 			files = append(files, p)
 		}
@@ -102,11 +102,11 @@ func PidFiles(feDir, feConf string) []string {
 	return files
 }
 
-// ConfPorts returns the edit log and query ports fe.conf sets.
-func ConfPorts(feConf string) []int {
+// confPorts returns the edit log and query ports fe.conf sets.
+func confPorts(feConf string) []int {
 	var ports []int
 	for _, k := range []string{"edit_log_port", "query_port"} {
-		if v, ok := ConfValue(feConf, k); ok {
+		if v, ok := confValue(feConf, k); ok {
 			if p, err := parsePort(v); err == nil {
 				ports = append(ports, p)
 			}
@@ -115,10 +115,14 @@ func ConfPorts(feConf string) []int {
 	return ports
 }
 
-// MetaDir returns the meta_dir fe.conf sets (expanded), "" when unset.
-func MetaDir(feDir, feConf string) string {
-	if v, ok := ConfValue(feConf, "meta_dir"); ok && v != "" {
+// metaDir returns the folder the FE of feDir reads its metadata from: the
+// meta_dir fe.conf sets (expanded), else StarRocks' own default,
+// STARROCKS_HOME/meta (Config.java: meta_dir = STARROCKS_HOME_DIR +
+// "/meta"), STARROCKS_HOME being the FE folder (start_fe.sh sets it so).
+// Symbolic links are followed on the host.
+func metaDir(feDir, feConf string) string {
+	if v, ok := confValue(feConf, "meta_dir"); ok && v != "" {
 		return expandHome(feDir, v)
 	}
-	return ""
+	return path.Join(feDir, "meta")
 }

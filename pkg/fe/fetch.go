@@ -34,21 +34,22 @@ type FetchResult struct {
 	BytesPerSec   float64 `json:"bytes_per_s,omitempty"`
 }
 
-func (o *FetchOptions) validate() error {
+// validate checks the options and returns the expected digest, normalized.
+func (o *FetchOptions) validate() (string, error) {
 	if o.RemotePath == "" {
-		return usage.Errorf("--remote-path is required")
+		return "", usage.Errorf("--remote-path is required")
 	}
 	if strings.ContainsRune(o.RemotePath, 0) {
-		return usage.Errorf("--remote-path holds a NUL byte")
+		return "", usage.Errorf("--remote-path holds a NUL byte")
 	}
 	if err := localfile.CheckOutput("--local-path", o.LocalPath); err != nil {
-		return err
+		return "", err
 	}
-	o.SHA256 = checksum.Normalize(o.SHA256)
-	if o.SHA256 != "" && !checksum.IsSHA256(o.SHA256) {
-		return usage.Errorf("--sha256 %q is not a hex SHA-256 (64 characters)", o.SHA256)
+	sha := checksum.Normalize(o.SHA256)
+	if sha != "" && !checksum.IsSHA256(sha) {
+		return "", usage.Errorf("--sha256 %q is not a hex SHA-256 (64 characters)", o.SHA256)
 	}
-	return nil
+	return sha, nil
 }
 
 // Fetch downloads a file (an fe-archive result) from the FE host by SFTP,
@@ -60,7 +61,8 @@ func (o *FetchOptions) validate() error {
 // remote file is deleted after a verified fetch.
 func Fetch(ctx context.Context, o FetchOptions) (*FetchResult, error) {
 	log := zerolog.Ctx(ctx)
-	if err := o.validate(); err != nil {
+	expected, err := o.validate()
+	if err != nil {
 		return nil, err
 	}
 	cfg, err := o.SSH.Resolve()
@@ -79,7 +81,7 @@ func Fetch(ctx context.Context, o FetchOptions) (*FetchResult, error) {
 		err error
 	}
 	var remoteSum chan digest
-	if o.SHA256 == "" {
+	if expected == "" {
 		// The host hashes its copy while we download ours.
 		remoteSum = make(chan digest, 1)
 		go func() {
@@ -89,7 +91,7 @@ func Fetch(ctx context.Context, o FetchOptions) (*FetchResult, error) {
 	}
 	t, err := c.Download(ctx, o.RemotePath, o.LocalPath, func(sum string, size int64) error {
 		res.SHA256, res.Size = sum, size
-		want, with := o.SHA256, "--sha256"
+		want, with := expected, "--sha256"
 		if remoteSum != nil {
 			d := <-remoteSum
 			if d.err != nil {

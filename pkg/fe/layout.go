@@ -1,15 +1,20 @@
 // Package fe knows the StarRocks FE folder (/opt/starrocks/fe): what to
-// archive and what never to (checkpoints in progress, temp and lock files),
-// the BDB JE hot-copy order of meta/bdb, the image version and cluster id,
-// whether the FE runs (fe.pid, listening ports), fe.conf edits, and the safe
-// extract plan. It also holds the Run functions of fe-archive, fe-fetch and
-// fe-extract, which drive the FE host through pkg/sshx.
+// archive (the rules live in the host scripts, scripts/archive-lib.sh), the
+// BDB JE hot-copy order of meta/bdb, the image version and cluster id,
+// whether the FE runs (fe.pid, listening ports), fe.conf edits, and the
+// safe extract plan. It holds the Run functions of fe-archive, fe-fetch and
+// fe-extract, which drive the FE host through pkg/sshx with the scripts of
+// scripts/.
+//
+// Files: archive.go (fe-archive's options and flow), archive_host.go (its
+// remote steps), extract.go and extract_host.go (fe-extract), fetch.go,
+// inspect.go (is the FE running), plan.go (the swap), conf.go (fe.conf),
+// layout.go (names and paths), scripts.go (the embedded scripts).
 package fe
 
 import (
 	"path"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -17,21 +22,49 @@ import (
 	"github.com/starrocks-backup/srbackup/pkg/usage"
 )
 
-// Include is a path archived from the FE folder.
-type Include struct {
+// include is a path archived from the FE folder.
+type include struct {
 	Path     string
 	Required bool // a missing required path fails the archive
 }
 
-// DefaultIncludes are archived when no --include is given: the metadata
+// defaultIncludes are archived when no --include is given: the metadata
 // (required), the configuration and small_files (when present). Not log/,
 // bin/, lib/ or temp folders: hundreds of MB of logs and jars that a
-// restore does not need.
-var DefaultIncludes = []Include{{"meta", true}, {"conf", false}, {"small_files", false}}
+// restore does not need. fe-extract restores these names unless its
+// --include names more.
+var defaultIncludes = []include{{"meta", true}, {"conf", false}, {"small_files", false}}
 
-// CleanInclude checks an --include value and returns it cleaned, relative
+// cleanIncludes checks --include values (each may be a comma-separated
+// list: the variable form SRB_INCLUDE=meta,conf) and returns them cleaned
+// and without repeats; "." alone when one of them is ".".
+func cleanIncludes(values []string) ([]string, error) {
+	var clean []string
+	seen := map[string]bool{}
+	for _, in := range values {
+		for _, part := range strings.Split(in, ",") {
+			if strings.TrimSpace(part) == "" {
+				continue
+			}
+			p, err := cleanInclude(part)
+			if err != nil {
+				return nil, err
+			}
+			if !seen[p] {
+				seen[p] = true
+				clean = append(clean, p)
+			}
+		}
+	}
+	if seen["."] {
+		clean = []string{"."}
+	}
+	return clean, nil
+}
+
+// cleanInclude checks an --include value and returns it cleaned, relative
 // to the FE folder; "." means the whole folder.
-func CleanInclude(p string) (string, error) {
+func cleanInclude(p string) (string, error) {
 	raw := p
 	p = strings.TrimSpace(p)
 	switch {
@@ -54,95 +87,17 @@ func CleanInclude(p string) (string, error) {
 	return p, nil
 }
 
-// Why a path is left out of an archive.
-const (
-	ReasonCheckpoint = "checkpoint in progress"
-	ReasonTemp       = "temporary file"
-	ReasonLock       = "lock file"
-	ReasonPid        = "pid file"
-	ReasonRestore    = "copy kept by fe-extract"
-)
+var jdbPattern = regexp.MustCompile(`^[0-9a-fA-F]{8,16}\.jdb$`)
 
-var tempSuffixes = []string{".tmp", ".temp", ".part", ".swp", ".swx", "~"}
-
-// Excluded says whether a path of the FE folder (relative, "meta/image/x")
-// is never archived, and why. A checkpoint being written (image.ckpt, any
-// *.ckpt, file or folder) would restore a half-written image; temp files,
-// the BDB JE lock file and pid files describe a process, not metadata; a
-// restored fe.pid would make the FE look running.
-func Excluded(rel string) (bool, string) {
-	base := path.Base(rel)
-	first, _, _ := strings.Cut(rel, "/")
-	switch {
-	case strings.HasSuffix(base, ".ckpt"):
-		return true, ReasonCheckpoint
-	case base == "je.lck":
-		return true, ReasonLock
-	case strings.HasSuffix(base, ".pid"):
-		return true, ReasonPid
-	case strings.Contains(first, BeforeRestore):
-		return true, ReasonRestore
-	case strings.HasPrefix(base, ".#"):
-		return true, ReasonTemp
-	}
-	for _, s := range tempSuffixes {
-		if strings.HasSuffix(base, s) {
-			return true, ReasonTemp
-		}
-	}
-	return false, ""
-}
-
-var jdbPattern = regexp.MustCompile(`^([0-9a-fA-F]{8,16})\.jdb$`)
-
-// JDBNumber returns the log file number of a BDB JE file name
-// ("0000000a.jdb" → 10); ok is false for any other name.
-func JDBNumber(name string) (n uint64, ok bool) {
-	m := jdbPattern.FindStringSubmatch(path.Base(name))
-	if m == nil {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(m[1], 16, 64)
-	return n, err == nil
-}
-
-// IsJDB reports whether p names a BDB JE log file.
-func IsJDB(p string) bool {
-	_, ok := JDBNumber(p)
-	return ok
-}
-
-// SortJDB orders BDB JE log files as a hot copy must read them: by folder,
-// then by ascending numeric (hex) file number, whatever the case or width
-// of the name, which is not the order of a directory listing.
-func SortJDB(paths []string) {
-	sort.SliceStable(paths, func(i, j int) bool {
-		switch {
-		case jdbLess(paths[i], paths[j]):
-			return true
-		case jdbLess(paths[j], paths[i]):
-			return false
-		}
-		return paths[i] < paths[j]
-	})
-}
-
-// jdbLess orders two .jdb paths by folder, then by file number.
-func jdbLess(x, y string) bool {
-	if dx, dy := path.Dir(x), path.Dir(y); dx != dy {
-		return dx < dy
-	}
-	nx, _ := JDBNumber(x)
-	ny, _ := JDBNumber(y)
-	return nx < ny
-}
+// isJDB reports whether p names a BDB JE log file ("meta/bdb/0000000a.jdb").
+func isJDB(p string) bool { return jdbPattern.MatchString(path.Base(p)) }
 
 var imagePattern = regexp.MustCompile(`^image\.(\d+)$`)
 
-// ImageVersion returns the highest N of the finished images image/image.N
+// imageVersion returns the highest N of the finished images image/image.N
 // and image/v2/image.N among paths (relative to the FE folder or to the
 // meta folder); StarManager images (image/starmgr/image.N) do not count.
-func ImageVersion(paths []string) (int64, bool) {
+func imageVersion(paths []string) (int64, bool) {
 	var best int64 = -1
 	for _, p := range paths {
 		m := imagePattern.FindStringSubmatch(path.Base(p))
@@ -164,16 +119,16 @@ func ImageVersion(paths []string) (int64, bool) {
 	return best, best >= 0
 }
 
-// ParseClusterID returns the clusterId of a meta/image/VERSION file
+// parseClusterID returns the clusterId of a meta/image/VERSION file
 // (a Java properties file: "clusterId=123456789").
-func ParseClusterID(version string) string {
-	v, _ := ConfValue(version, "clusterId")
+func parseClusterID(version string) string {
+	v, _ := confValue(version, "clusterId")
 	return v
 }
 
-// Timestamp formats t for file names: 20261124T010203Z (UTC).
-func Timestamp(t time.Time) string { return t.UTC().Format("20060102T150405Z") }
+// timestamp formats t for file names: 20261124T010203Z (UTC).
+func timestamp(t time.Time) string { return t.UTC().Format("20060102T150405Z") }
 
-// BeforeRestore is the infix of the folders fe-extract keeps the previous
+// beforeRestore is the infix of the folders fe-extract keeps the previous
 // copies in: meta.before-restore-20261124T010203Z.
-const BeforeRestore = ".before-restore-"
+const beforeRestore = ".before-restore-"

@@ -29,10 +29,10 @@ func read(t *testing.T, p string) string {
 
 // runPlan runs the plan's script with sh, with PATH starting at pathDir
 // when not empty.
-func runPlan(t *testing.T, p *Plan, pathDir string) (string, error) {
+func runPlan(t *testing.T, p swapPlan, pathDir string) (string, error) {
 	t.Helper()
 	cmd := exec.Command("sh", "-s")
-	cmd.Stdin = strings.NewReader("{\n" + p.Script() + "\n} </dev/null\n")
+	cmd.Stdin = strings.NewReader("{\n" + p.script().String() + "\n} </dev/null\n")
 	if pathDir != "" {
 		cmd.Env = append(os.Environ(), "PATH="+pathDir+":"+os.Getenv("PATH"))
 	}
@@ -57,16 +57,18 @@ func newFolders(t *testing.T) (dir, staging, canary string) {
 	return dir, staging, canary
 }
 
-func existsIn(dir string) func(string) bool {
-	return func(n string) bool {
-		_, err := os.Lstat(filepath.Join(dir, n))
-		return err == nil
+// plan builds the swap plan of the named entries from staging into dir.
+func plan(dir, staging string, names ...string) swapPlan {
+	var entries []Replaced
+	for _, n := range names {
+		entries = append(entries, Replaced{Name: n, Path: filepath.Join(dir, n), staged: filepath.Join(staging, n)})
 	}
+	return newSwapPlan("20261124T000000Z", entries, lexists(os.Lstat))
 }
 
 func TestPlanSwapsAndKeepsPreviousCopies(t *testing.T) {
 	dir, staging, canary := newFolders(t)
-	p := NewPlan(dir, staging, "20261124T000000Z", []string{"small_files", "meta", "conf"}, existsIn(dir))
+	p := plan(dir, staging, "small_files", "meta", "conf")
 	if out, err := runPlan(t, p, ""); err != nil || !strings.Contains(out, "swapped") {
 		t.Fatalf("plan failed: %v\n%s", err, out)
 	}
@@ -85,8 +87,8 @@ func TestPlanSwapsAndKeepsPreviousCopies(t *testing.T) {
 		{Name: "meta", Path: filepath.Join(dir, "meta"), Previous: filepath.Join(dir, "meta.before-restore-20261124T000000Z")},
 		{Name: "small_files", Path: filepath.Join(dir, "small_files")},
 	}
-	for i, r := range p.Replaced {
-		if r != want[i] {
+	for i, r := range p {
+		if r.Name != want[i].Name || r.Path != want[i].Path || r.Previous != want[i].Previous {
 			t.Fatalf("Replaced[%d] = %+v, want %+v", i, r, want[i])
 		}
 	}
@@ -105,7 +107,7 @@ func TestPlanRollsBackAFailedRename(t *testing.T) {
 	if err := os.Chmod(filepath.Join(bin, "mv"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	p := NewPlan(dir, staging, "20261124T000000Z", []string{"meta", "conf", "small_files"}, existsIn(dir))
+	p := plan(dir, staging, "meta", "conf", "small_files")
 	out, err := runPlan(t, p, bin)
 	if err == nil || !strings.Contains(out, "cannot move") || strings.Contains(out, "ROLLBACK FAILED") {
 		t.Fatalf("want a failed, rolled back swap: %v\n%s", err, out)
@@ -122,7 +124,7 @@ func TestPlanRefusesExistingTargets(t *testing.T) {
 	dir, staging, _ := newFolders(t)
 	mkfile(t, filepath.Join(dir, "meta.before-restore-20261124T000000Z", "x"), "older restore")
 	before := snapshot(t, dir)
-	p := NewPlan(dir, staging, "20261124T000000Z", []string{"meta", "conf"}, existsIn(dir))
+	p := plan(dir, staging, "meta", "conf")
 	out, err := runPlan(t, p, "")
 	if err == nil || !strings.Contains(out, "already exists") {
 		t.Fatalf("want a refusal: %v\n%s", err, out)

@@ -1,20 +1,18 @@
 package mirror
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/starrocks-backup/srbackup/pkg/retry"
 	"github.com/starrocks-backup/srbackup/pkg/s3conf"
 )
 
@@ -52,6 +50,27 @@ type copier struct {
 	// buffers holds bigSlots part buffers (nil until first used): taking
 	// one is the right to run a multipart upload.
 	buffers chan []byte
+	// parts retries a failed part (in memory) on its own; start and
+	// aborted serve abortStale.
+	parts   retry.Policy
+	start   time.Time
+	aborted atomic.Int64
+}
+
+// newCopier returns the run's copier.
+func newCopier(r *run) *copier {
+	o := r.o
+	c := &copier{
+		src: r.srcCl, dst: r.dstCl, srcLoc: r.src, dstLoc: r.dst, serverSide: r.serverSide,
+		singlePutMax: orDefault(o.singlePutMax, defaultSinglePutMax), partSize: orDefault(o.partSize, defaultPartSize),
+		copySizeLimit: orDefault(o.copySizeLimit, maxCopySize), composePart: orDefault(o.composePart, defaultComposePart),
+		buffers: make(chan []byte, min(defaultBigSlots, r.workers)),
+		parts:   r.policy(nil), start: r.start,
+	}
+	for range cap(c.buffers) {
+		c.buffers <- nil // allocated when first needed
+	}
+	return c
 }
 
 // copy copies the object at rel and returns its size. It reads the
@@ -143,47 +162,6 @@ func (c *copier) giveBuffer(buf []byte) {
 	c.buffers <- buf
 }
 
-// putMultipart writes size bytes of body as a multipart upload, one part
-// at a time through buf (grown when too small; the buffer used is
-// returned). Each part is signed with its SHA-256 (the server checks it)
-// and, being in memory, retried by the client on its own. A failed upload
-// is aborted.
-func (c *copier) putMultipart(ctx context.Context, rel string, body io.Reader, size int64, opts minio.PutObjectOptions, buf []byte) (_ []byte, err error) {
-	partSize := partSizeFor(size, c.partSize)
-	if int64(cap(buf)) < partSize {
-		buf = make([]byte, partSize)
-	}
-	core, bucket, key := minio.Core{Client: c.dst}, c.dstLoc.Bucket, c.dstLoc.Key(rel)
-	id, err := core.NewMultipartUpload(ctx, bucket, key, opts)
-	if err != nil {
-		return buf, err
-	}
-	defer func() {
-		if err != nil {
-			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
-			_ = core.AbortMultipartUpload(actx, bucket, key, id)
-			cancel()
-		}
-	}()
-	var parts []minio.CompletePart
-	for n, done := 1, int64(0); done < size; n++ {
-		part := buf[:min(partSize, size-done)]
-		if _, err := io.ReadFull(body, part); err != nil {
-			return buf, err
-		}
-		sum := sha256.Sum256(part)
-		p, err := core.PutObjectPart(ctx, bucket, key, id, n, bytes.NewReader(part), int64(len(part)),
-			minio.PutObjectPartOptions{Sha256Hex: hex.EncodeToString(sum[:]), DisableContentSha256: true})
-		if err != nil {
-			return buf, err
-		}
-		parts = append(parts, minio.CompletePart{PartNumber: n, ETag: p.ETag})
-		done += int64(len(part))
-	}
-	_, err = core.CompleteMultipartUpload(ctx, bucket, key, id, parts, minio.PutObjectOptions{})
-	return buf, err
-}
-
 // sourceReader remembers a read error, to tell a failed read of the source
 // from a failed write to the target, and counts the bytes read.
 type sourceReader struct {
@@ -251,7 +229,9 @@ func (c *copier) copyServerSide(ctx context.Context, rel string) (int64, error) 
 		dst.UserMetadata = meta
 		dst.PartSize = uint64(partSizeFor(st.Size, c.composePart))
 		dst.NumThreads = composeThreads
-		_, err = c.dst.ComposeObject(ctx, dst, src)
+		if err = c.abortStale(ctx, dstKey); err == nil {
+			_, err = c.dst.ComposeObject(ctx, dst, src)
+		}
 	}
 	if err != nil {
 		return 0, s3conf.Explain(err, what)
@@ -273,12 +253,25 @@ func putOptions(info minio.ObjectInfo, etag string) minio.PutObjectOptions {
 	return minio.PutObjectOptions{
 		UserMetadata:       meta,
 		ContentType:        info.ContentType,
-		ContentEncoding:    info.Metadata.Get("Content-Encoding"),
+		ContentEncoding:    contentEncoding(info.Metadata.Get("Content-Encoding")),
 		ContentDisposition: info.Metadata.Get("Content-Disposition"),
 		ContentLanguage:    info.Metadata.Get("Content-Language"),
 		CacheControl:       info.Metadata.Get("Cache-Control"),
 		Expires:            info.Expires,
 	}
+}
+
+// contentEncoding is the object's Content-Encoding without aws-chunked,
+// which is how a request body was sent, not what the object holds (some
+// servers, versitygw, keep it: "aws-chunked,gzip").
+func contentEncoding(v string) string {
+	var keep []string
+	for _, e := range strings.Split(v, ",") {
+		if e = strings.TrimSpace(e); e != "" && !strings.EqualFold(e, "aws-chunked") {
+			keep = append(keep, e)
+		}
+	}
+	return strings.Join(keep, ",")
 }
 
 // partSizeFor returns base, or a larger multiple of 1 MiB when an object
@@ -288,44 +281,4 @@ func partSizeFor(size, base int64) int64 {
 		return (least + 1<<20 - 1) &^ (1<<20 - 1)
 	}
 	return base
-}
-
-// retryable tells whether trying again can help.
-func retryable(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	switch s3conf.KindOf(err) {
-	case s3conf.NoSuchBucket, s3conf.NoSuchKey, s3conf.AccessDenied, s3conf.BadCredentials:
-		return false
-	}
-	return true
-}
-
-// fatal tells whether an error dooms every other object too, so the run
-// stops instead of failing them one by one: a missing bucket, refused
-// credentials or permissions, or a server still unreachable after retries.
-func fatal(err error) bool {
-	switch s3conf.KindOf(err) {
-	case s3conf.NoSuchBucket, s3conf.AccessDenied, s3conf.BadCredentials, s3conf.Unreachable:
-		return true
-	}
-	return false
-}
-
-// backoff returns the wait before retry attempt n (1, 2, ...): 0.5 s,
-// 1 s, 2 s, ... up to 8 s, ±25 %.
-func backoff(n int) time.Duration {
-	d := 500 * time.Millisecond << min(n-1, 4)
-	return time.Duration(float64(d) * (0.75 + 0.5*rand.Float64()))
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
 }

@@ -3,6 +3,8 @@ package mirror
 import (
 	"strings"
 	"time"
+
+	"github.com/minio/minio-go/v7"
 )
 
 // MetaSourceETag is the user-metadata key (x-amz-meta-srb-source-etag) in
@@ -24,6 +26,11 @@ type Entry struct {
 	// Recorded is the source ETag mirror stored on the object when it
 	// copied it ("" when it holds none). Valid only when MetaKnown.
 	Recorded string
+	// Headed tells that the entry comes from a HEAD, which also tells
+	// OpaqueETag: the object is encrypted with KMS or a customer key, so
+	// its ETag, though 32 hexadecimal digits, is not the MD5 of its bytes.
+	Headed     bool
+	OpaqueETag bool
 }
 
 // Action is what the diff decides for a source object.
@@ -53,22 +60,40 @@ const (
 // the same content is left alone.
 //
 //  1. missing at the target, or sizes differ: copy;
-//  2. both ETags plain MD5s (single-part, unencrypted) and equal: skip;
+//  2. both ETags plain MD5s (single-part, unencrypted): skip when equal;
+//     when they differ the content differs, and the object is copied
+//     whatever the target's metadata says (a tampered target may carry a
+//     copied record). One exception needs a HEAD: an object encrypted
+//     with KMS or a customer key has a 32-digit ETag that is no MD5, and
+//     then the record decides. So when the target's record matches the
+//     source (or the listing did not say), check: HEAD the target, then
+//     the source, and skip only if one of them is so encrypted;
 //  3. the target records the source ETag it was copied from: skip when it
 //     equals the source's ETag, copy otherwise;
-//  4. the target's metadata is known and holds no record: copy when both
-//     ETags are plain MD5s (they differ) or when they cannot be compared
-//     (a multipart ETag, an object written by another tool);
+//  4. the target's metadata is known and holds no record: copy, as the
+//     ETags cannot be compared (a multipart ETag, another tool's object);
 //  5. metadata unknown (S3 listings do not carry it): check, which HEADs the
 //     target and decides again with its metadata.
+//
+// Check is never returned once both entries are Headed.
 func Decide(src Entry, dst *Entry) (Action, string) {
 	switch {
 	case dst == nil:
 		return Copy, ReasonMissing
 	case src.Size != dst.Size:
 		return Copy, ReasonSize
-	case plainMD5(src.ETag) && plainMD5(dst.ETag) && src.ETag == dst.ETag:
-		return Skip, ""
+	case plainMD5(src.ETag) && plainMD5(dst.ETag):
+		switch {
+		case src.ETag == dst.ETag:
+			return Skip, ""
+		case dst.MetaKnown && dst.Recorded != src.ETag:
+			return Copy, ReasonChanged
+		case (dst.Headed && dst.OpaqueETag) || (src.Headed && src.OpaqueETag):
+			return Skip, "" // an encrypted side: the matching record decides
+		case !dst.Headed || !src.Headed:
+			return Check, ""
+		}
+		return Copy, ReasonChanged
 	case !dst.MetaKnown:
 		return Check, ""
 	case dst.Recorded != "":
@@ -76,11 +101,17 @@ func Decide(src Entry, dst *Entry) (Action, string) {
 			return Skip, ""
 		}
 		return Copy, ReasonChanged
-	case plainMD5(src.ETag) && plainMD5(dst.ETag):
-		return Copy, ReasonChanged
 	default:
 		return Copy, ReasonUnknown
 	}
+}
+
+// headEntry turns a HEAD's answer into an Entry.
+func headEntry(rel string, st minio.ObjectInfo) *Entry {
+	sse := strings.ToLower(st.Metadata.Get("X-Amz-Server-Side-Encryption"))
+	return &Entry{Key: rel, Size: st.Size, ETag: NormalizeETag(st.ETag), Modified: st.LastModified,
+		MetaKnown: true, Recorded: recorded(st.UserMetadata), Headed: true,
+		OpaqueETag: strings.HasPrefix(sse, "aws:kms") || st.Metadata.Get("X-Amz-Server-Side-Encryption-Customer-Algorithm") != ""}
 }
 
 // NormalizeETag removes quotes and white space and lower-cases an ETag.

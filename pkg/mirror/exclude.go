@@ -20,7 +20,8 @@ import (
 //	         negates (and never matches '/')
 //	\c       the character c itself
 //
-// Everything else matches itself, byte for byte. Examples, with --source
+// Everything else matches itself, byte for byte. Wildcards match any
+// character, a newline included (keys may hold one). Examples, with --source
 // b/starrocks: "**/*.lock" excludes every .lock file, "*/db10043/**" one
 // database of every service, "tmp/**" everything under starrocks/tmp/.
 type Excludes struct {
@@ -137,7 +138,9 @@ func compileGlob(pattern string) (glob, error) {
 	} else {
 		g.prefix = string(lit) // no wildcard: the whole key
 	}
-	re, err := regexp.Compile(`^(?:` + b.String() + `)$`)
+	// (?s): ** and the like match any byte sequence of a key, newlines
+	// included (S3 keys may hold them).
+	re, err := regexp.Compile(`^(?s:` + b.String() + `)$`)
 	if err != nil {
 		return g, globError(strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 	}

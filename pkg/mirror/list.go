@@ -9,6 +9,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/rs/zerolog"
 
+	"github.com/starrocks-backup/srbackup/pkg/retry"
 	"github.com/starrocks-backup/srbackup/pkg/s3conf"
 )
 
@@ -22,9 +23,9 @@ const (
 
 // lister lists one side recursively, in key order, and sends its entries
 // to the merge as pages. A failed request is retried, resuming after the
-// last key received (StartAfter), up to retries times in a row without
-// progress; then the listing fails, which fails the run. It is never taken
-// for the end of the listing.
+// last key received (StartAfter), as the retry policy allows, counted
+// afresh after progress; then the listing fails, which fails the run. It
+// is never taken for the end of the listing.
 type lister struct {
 	side   string // "source" or "target"
 	client *minio.Client
@@ -33,10 +34,18 @@ type lister struct {
 	// servers ignore it). The lister reads it at each page boundary and
 	// resumes the listing with the new setting when it changed.
 	metadata *atomic.Bool
-	retries  int
-	pageSize int               // entries a page (0: pageSize)
-	backoff  func(attempt int) // waits before retry attempt (1, 2, ...)
-	onRetry  func()            // counts retries
+	pageSize int          // entries a page (0: pageSize)
+	retry    retry.Policy // the zero Policy: no retry
+}
+
+// newLister returns the run's lister of one side, which logs its retries.
+func (r *run) newLister(ctx context.Context, side string, cl *minio.Client, loc Location, metadata *atomic.Bool) *lister {
+	l := &lister{side: side, client: cl, loc: loc, metadata: metadata, pageSize: r.o.listPage}
+	l.retry = r.policy(func(attempt int, err error) {
+		zerolog.Ctx(ctx).Warn().Str("side", side).Int("attempt", attempt).Str("error", err.Error()).
+			Msg("listing failed; resuming after the last key received")
+	})
+	return l
 }
 
 func (l *lister) what() string { return "list " + l.side + " " + l.loc.String() }
@@ -45,7 +54,6 @@ func (l *lister) what() string { return "list " + l.side + " " + l.loc.String() 
 // listing; on failure it sends a page holding the error; when ctx ends
 // first it returns without closing, so the listing never looks complete.
 func (l *lister) run(ctx context.Context, out chan<- page) {
-	log := zerolog.Ctx(ctx)
 	send := func(p page) bool {
 		select {
 		case out <- p:
@@ -61,7 +69,7 @@ func (l *lister) run(ctx context.Context, out chan<- page) {
 	var (
 		startAfter string
 		buf        = make([]Entry, 0, size)
-		fails      int
+		attempts   = l.retry.Start()
 		noOwner    = false
 	)
 	for {
@@ -114,24 +122,17 @@ func (l *lister) run(ctx context.Context, out chan<- page) {
 			return
 		}
 		if progressed {
-			fails = 0
+			attempts.Reset()
 		}
-		fails++
 		err := s3conf.Explain(listErr, l.what())
-		if fails > l.retries || !retryable(err) {
-			if fails > 1 {
-				err = fmt.Errorf("%w (listing resumed %d times)", err, fails-1)
+		if !attempts.Wait(ctx, err) {
+			if ctx.Err() != nil {
+				return
+			}
+			if n := attempts.Failed(); n > 0 {
+				err = fmt.Errorf("%w (listing resumed %d times)", err, n)
 			}
 			send(page{err: err})
-			return
-		}
-		log.Warn().Str("side", l.side).Str("start_after", startAfter).Int("attempt", fails).
-			Str("error", err.Error()).Msg("listing failed; resuming after the last key received")
-		if l.onRetry != nil {
-			l.onRetry()
-		}
-		l.backoff(fails)
-		if ctx.Err() != nil {
 			return
 		}
 	}

@@ -32,6 +32,16 @@ func input(m *testbed.MinIO) s3conf.Input {
 	}}
 }
 
+// makeBuckets creates the bucket on each server.
+func makeBuckets(t *testing.T, name string, servers ...*testbed.MinIO) {
+	t.Helper()
+	for _, m := range servers {
+		if err := m.MakeBucket(context.Background(), name, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func sum(t *testing.T, c *minio.Client, bkt, key string) ([32]byte, minio.ObjectInfo) {
 	t.Helper()
 	o, err := c.GetObject(context.Background(), bkt, key, minio.GetObjectOptions{})
@@ -118,7 +128,7 @@ func TestListerCancelledIsNotComplete(t *testing.T) {
 	}
 	// Complete listing: all entries, then the channel closes.
 	ch := make(chan page)
-	go (&lister{side: "source", client: cl, loc: Location{Bucket: "bkt", Prefix: "k/"}, backoff: func(int) {}}).run(ctx, ch)
+	go (&lister{side: "source", client: cl, loc: Location{Bucket: "bkt", Prefix: "k/"}}).run(ctx, ch)
 	n := 0
 	for p := range ch {
 		if p.err != nil {
@@ -134,7 +144,7 @@ func TestListerCancelledIsNotComplete(t *testing.T) {
 	ch = make(chan page)
 	done := make(chan struct{})
 	go func() {
-		(&lister{side: "source", client: cl, loc: Location{Bucket: "bkt", Prefix: "k/"}, backoff: func(int) {}}).run(lctx, ch)
+		(&lister{side: "source", client: cl, loc: Location{Bucket: "bkt", Prefix: "k/"}}).run(lctx, ch)
 		close(done)
 	}()
 	if p := <-ch; len(p.entries) != pageSize {
@@ -156,11 +166,7 @@ func TestListerCancelledIsNotComplete(t *testing.T) {
 func TestStreamedMultipartAbortsAndRecovers(t *testing.T) {
 	a, b := testbed.NewMinIO(t), testbed.NewMinIO(t)
 	ctx := zerolog.Nop().WithContext(context.Background())
-	for _, m := range []*testbed.MinIO{a, b} {
-		if err := m.MakeBucket(ctx, "bkt", false); err != nil {
-			t.Fatal(err)
-		}
-	}
+	makeBuckets(t, "bkt", a, b)
 	data := make([]byte, 12<<20)
 	for i := range data {
 		data[i] = byte(i * 7 >> 3)
@@ -202,11 +208,7 @@ func TestStreamedMultipartAbortsAndRecovers(t *testing.T) {
 func TestTargetListingTurnsMetadataOn(t *testing.T) {
 	a, b := testbed.NewMinIO(t), testbed.NewMinIO(t)
 	ctx := zerolog.Nop().WithContext(context.Background())
-	for _, m := range []*testbed.MinIO{a, b} {
-		if err := m.MakeBucket(ctx, "bkt", false); err != nil {
-			t.Fatal(err)
-		}
-	}
+	makeBuckets(t, "bkt", a, b)
 	// 300 one-part multipart objects: ETags "...-1", which no single PUT
 	// of the same bytes reproduces.
 	core := minio.Core{Client: a.Client()}
@@ -248,4 +250,48 @@ func TestTargetListingTurnsMetadataOn(t *testing.T) {
 		t.Fatalf("%d HEADs for 300 multipart objects, want 50-150", res.Heads)
 	}
 	t.Logf("%d HEADs for 300 multipart objects", res.Heads)
+}
+
+// A run stopped mid-copy (killed, or its target gone when it tried to
+// abort) leaves an incomplete multipart upload at the target. The next run
+// aborts it before copying the key again, and says so; an upload of a key
+// it does not copy is left alone. Sizes are lowered so that a 12 MiB
+// object takes the multipart path.
+func TestStaleMultipartUploadAborted(t *testing.T) {
+	a, b := testbed.NewMinIO(t), testbed.NewMinIO(t)
+	ctx := zerolog.Nop().WithContext(context.Background())
+	makeBuckets(t, "bkt", a, b)
+	data := bytes.Repeat([]byte("segment!"), 12<<20/8)
+	if _, err := a.Client().PutObject(ctx, "bkt", "src/seg.dat", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// What the killed run left: an upload of the key with one part, and
+	// another tool's upload of a key this run does not copy.
+	core := minio.Core{Client: b.Client()}
+	for _, key := range []string{"dst/seg.dat", "dst/other.dat"} {
+		id, err := core.NewMultipartUpload(ctx, "bkt", key, minio.PutObjectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := core.PutObjectPart(ctx, "bkt", key, id, 1, bytes.NewReader(data[:5<<20]), 5<<20, minio.PutObjectPartOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(10 * time.Millisecond) // the run starts after those uploads
+	o := Options{Source: input(a), Target: input(b), SourcePath: "bkt/src", TargetPath: "bkt/dst", Workers: 2,
+		singlePutMax: 5 << 20, partSize: 5 << 20}
+	res, err := Run(ctx, o)
+	if err != nil || res.Copied != 1 || res.AbortedUploads != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	var left []string
+	for u := range b.Client().ListIncompleteUploads(ctx, "bkt", "", true) {
+		left = append(left, u.Key)
+	}
+	if fmt.Sprint(left) != "[dst/other.dat]" {
+		t.Fatalf("incomplete uploads left: %v, want only dst/other.dat", left)
+	}
+	if got, _ := sum(t, b.Client(), "bkt", "dst/seg.dat"); got != sha256.Sum256(data) {
+		t.Fatal("copied object differs")
+	}
 }

@@ -82,6 +82,11 @@ func TestExcludes(t *testing.T) {
 		{"日本/*", []string{"日本/x"}, []string{"日本x"}},
 		{"[é]x", []string{"éx"}, []string{"ex"}},
 		{"GC.json", []string{"GC.json"}, []string{"gc.json", "x/GC.json", "GCxjson"}},
+		// Keys may hold newlines: wildcards match them like any character.
+		{"**/*.lock", []string{"d\ne/f.lock", "a\n.lock", "\n/x.lock"}, []string{"a.lock\n"}},
+		{"tmp/**", []string{"tmp/a\nb", "tmp/\n"}, []string{"tmp\n/a"}},
+		{"*", []string{"a\nb", "\n"}, []string{"a\n/b"}},
+		{"a?b", []string{"a\nb"}, []string{"a\n\nb"}},
 	} {
 		x, err := CompileExcludes([]string{tc.pattern})
 		if err != nil {
@@ -127,6 +132,11 @@ func TestDecide(t *testing.T) {
 	e := func(size int64, etag string) Entry { return Entry{Key: "k", Size: size, ETag: etag} }
 	withMeta := func(x Entry, rec string) *Entry { x.MetaKnown, x.Recorded = true, rec; return &x }
 	noMeta := func(x Entry) *Entry { return &x }
+	headed := func(x Entry, rec string, opaque bool) *Entry {
+		x.MetaKnown, x.Recorded, x.Headed, x.OpaqueETag = true, rec, true, opaque
+		return &x
+	}
+	headedSrc := func(x Entry, opaque bool) Entry { x.Headed, x.OpaqueETag = true, opaque; return x }
 	for _, tc := range []struct {
 		name   string
 		src    Entry
@@ -145,7 +155,15 @@ func TestDecide(t *testing.T) {
 		{"multipart changed, same size", e(9, mpB), withMeta(e(9, "x-3"), mpA), Copy, ReasonChanged},
 		{"multipart, no record", e(9, mpA), withMeta(e(9, mpA), ""), Copy, ReasonUnknown},
 		{"md5 source, multipart target copied by us", e(9, md5a), withMeta(e(9, mpB), md5a), Skip, ""},
-		{"encrypted target (etag not the md5), recorded", e(1, md5a), withMeta(e(1, md5b), md5a), Skip, ""},
+		// md5-like ETags that differ, a record that matches: a tampered
+		// target carrying a copied record, or an encrypted side whose
+		// ETag is no MD5. HEADs (target, then source) tell.
+		{"md5s differ, record matches, listed: check", e(1, md5a), withMeta(e(1, md5b), md5a), Check, ""},
+		{"md5s differ, record matches, target headed: check the source", e(1, md5a), headed(e(1, md5b), md5a, false), Check, ""},
+		{"tampered target (headed both, not encrypted)", headedSrc(e(1, md5a), false), headed(e(1, md5b), md5a, false), Copy, ReasonChanged},
+		{"encrypted target (etag not the md5), recorded", e(1, md5a), headed(e(1, md5b), md5a, true), Skip, ""},
+		{"encrypted source (etag not the md5), recorded", headedSrc(e(1, md5a), true), headed(e(1, md5b), md5a, false), Skip, ""},
+		{"encrypted target, record of another version", e(1, md5a), headed(e(1, md5b), md5b, true), Copy, ReasonChanged},
 		{"md5s differ, metadata unknown: check", e(1, md5a), noMeta(e(1, md5b)), Check, ""},
 		{"multipart, metadata unknown: check", e(9, mpA), noMeta(e(9, mpA)), Check, ""},
 		{"empty objects", e(0, "d41d8cd98f00b204e9800998ecf8427e"), noMeta(e(0, "d41d8cd98f00b204e9800998ecf8427e")), Skip, ""},
@@ -231,8 +249,8 @@ func TestRetryableAndFatal(t *testing.T) {
 		{context.Canceled, false, false},
 		{fmt.Errorf("wrapped: %w", context.DeadlineExceeded), false, true}, // a timeout: s3conf calls it unreachable
 	} {
-		if retryable(tc.err) != tc.retryable || fatal(tc.err) != tc.fatal {
-			t.Errorf("%v: retryable %v fatal %v, want %v %v", tc.err, retryable(tc.err), fatal(tc.err), tc.retryable, tc.fatal)
+		if s3conf.Retryable(tc.err) != tc.retryable || fatal(tc.err) != tc.fatal {
+			t.Errorf("%v: retryable %v fatal %v, want %v %v", tc.err, s3conf.Retryable(tc.err), fatal(tc.err), tc.retryable, tc.fatal)
 		}
 	}
 }
@@ -346,16 +364,16 @@ func TestDeleteCandidatesBounded(t *testing.T) {
 	jobs := make(chan job, 10)
 	ctx := context.Background()
 	for i := range 3 {
-		if err := r.decide(ctx, &r.t, jobs, nil, &Entry{Key: fmt.Sprintf("only-%d", i)}, false); err != nil {
+		if err := r.decide(ctx, &r.t, copyPass{r}, jobs, nil, &Entry{Key: fmt.Sprintf("only-%d", i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	_ = r.decide(ctx, &r.t, jobs, nil, &Entry{Key: "x.lock"}, false)
+	_ = r.decide(ctx, &r.t, copyPass{r}, jobs, nil, &Entry{Key: "x.lock"})
 	if len(r.candidates) != 3 || r.t.targetOnly.Load() != 3 {
 		t.Fatalf("candidates %v, target-only %d", r.candidates, r.t.targetOnly.Load())
 	}
 	for i := 3; i < 1001; i++ {
-		_ = r.decide(ctx, &r.t, jobs, nil, &Entry{Key: fmt.Sprintf("only-%d", i)}, false)
+		_ = r.decide(ctx, &r.t, copyPass{r}, jobs, nil, &Entry{Key: fmt.Sprintf("only-%d", i)})
 	}
 	if r.candidates != nil || r.t.targetOnly.Load() != 1001 {
 		t.Fatalf("over the limit: %d candidates kept, target-only %d", len(r.candidates), r.t.targetOnly.Load())
@@ -367,9 +385,9 @@ func TestDeleteCandidatesBounded(t *testing.T) {
 		t.Fatal("target-only objects made copy jobs")
 	}
 	// Source objects become jobs or skips, excluded ones neither.
-	_ = r.decide(ctx, &r.t, jobs, &Entry{Key: "new", Size: 1, ETag: md5a}, nil, false)
-	_ = r.decide(ctx, &r.t, jobs, &Entry{Key: "same", Size: 1, ETag: md5a}, &Entry{Key: "same", Size: 1, ETag: md5a}, false)
-	_ = r.decide(ctx, &r.t, jobs, &Entry{Key: "a.lock", Size: 1, ETag: md5a}, nil, false)
+	_ = r.decide(ctx, &r.t, copyPass{r}, jobs, &Entry{Key: "new", Size: 1, ETag: md5a}, nil)
+	_ = r.decide(ctx, &r.t, copyPass{r}, jobs, &Entry{Key: "same", Size: 1, ETag: md5a}, &Entry{Key: "same", Size: 1, ETag: md5a})
+	_ = r.decide(ctx, &r.t, copyPass{r}, jobs, &Entry{Key: "a.lock", Size: 1, ETag: md5a}, nil)
 	if len(jobs) != 1 || r.t.skipped.Load() != 1 || r.t.excluded.Load() != 1 || r.t.listed.Load() != 3 {
 		t.Fatalf("jobs %d skipped %d excluded %d listed %d", len(jobs), r.t.skipped.Load(), r.t.excluded.Load(), r.t.listed.Load())
 	}
@@ -380,7 +398,7 @@ func TestDeleteCandidatesBounded(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	base := func() Options {
-		return Options{SourcePath: "src/p", TargetPath: "dst/p",
+		return Options{SourcePath: "src/p", TargetPath: "dst/p", Workers: DefaultWorkers,
 			Source: s3conf.Input{Endpoint: "http://127.0.0.1:9000", Getenv: func(string) string { return "" }},
 			Target: s3conf.Input{Endpoint: "http://127.0.0.1:9001", Getenv: func(string) string { return "" }}}
 	}
@@ -405,6 +423,7 @@ func TestValidate(t *testing.T) {
 	}
 	for name, mod := range map[string]func(*Options){
 		"workers":  func(o *Options) { o.Workers = -1 },
+		"workers0": func(o *Options) { o.Workers = 0 },
 		"workers+": func(o *Options) { o.Workers = maxWorkers + 1 },
 		"retries":  func(o *Options) { o.Retries = -1 },
 		"delete":   func(o *Options) { o.MaxDelete = -1 },

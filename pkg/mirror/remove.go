@@ -41,12 +41,13 @@ func (r *run) remove(ctx context.Context) error {
 		return nil
 	}
 	pending := r.candidates
-	for attempt := 1; len(pending) > 0; attempt++ {
+	err := r.policy(func(attempt int, err error) {
+		log.Warn().Int("failed", len(pending)).Int("attempt", attempt).Str("error", err.Error()).Msg("deletions failed; retrying")
+	}).Do(ctx, func() error {
 		var failed []string
 		var lastErr error
 		for i := 0; i < len(pending); i += deleteBatch {
-			batch := pending[i:min(i+deleteBatch, len(pending))]
-			f, err := r.deleteBatch(ctx, batch)
+			f, err := r.deleteBatch(ctx, pending[i:min(i+deleteBatch, len(pending))])
 			if ctx.Err() != nil {
 				return context.Cause(ctx)
 			}
@@ -57,24 +58,19 @@ func (r *run) remove(ctx context.Context) error {
 		}
 		r.deleted.Add(int64(len(pending) - len(failed)))
 		pending = failed
-		if len(pending) == 0 {
-			break
+		return lastErr
+	})
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	if len(pending) > 0 {
+		r.t.errors.Add(int64(len(pending)))
+		keys := make([]string, 0, min(len(pending), maxListedKeys))
+		for _, k := range pending[:min(len(pending), maxListedKeys)] {
+			keys = append(keys, r.dst.Key(k))
 		}
-		if attempt > r.o.Retries || !retryable(lastErr) {
-			r.t.errors.Add(int64(len(pending)))
-			r.mu.Lock()
-			for _, k := range pending {
-				if len(r.failedKeys) >= maxListedKeys {
-					break
-				}
-				r.failedKeys = append(r.failedKeys, r.dst.Key(k))
-			}
-			r.mu.Unlock()
-			return fmt.Errorf("--remove: %d of %d target-only objects could not be deleted; first: %v", len(pending), n, lastErr)
-		}
-		r.retries.Add(int64(len(pending)))
-		log.Warn().Int("failed", len(pending)).Int("attempt", attempt).Str("error", lastErr.Error()).Msg("deletions failed; retrying")
-		sleep(ctx, backoff(attempt))
+		r.rec.failed(err, keys...)
+		return fmt.Errorf("--remove: %d of %d target-only objects could not be deleted; first: %v", len(pending), n, err)
 	}
 	log.Info().Int64("deleted", r.deleted.Load()).Msg("deleted the target objects absent from the source")
 	return nil

@@ -2,13 +2,12 @@ package s3conf
 
 import (
 	"context"
-	"math/rand/v2"
 	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awsretry "github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -18,16 +17,32 @@ import (
 	miniocreds "github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/rs/zerolog"
 
+	"github.com/starrocks-backup/srbackup/pkg/retry"
 	"github.com/starrocks-backup/srbackup/pkg/usage"
 )
 
-// Retry bounds shared by both SDKs: a request is tried MaxAttempts times,
-// backing off up to MaxBackoff between tries, so an unreachable endpoint
-// fails in well under a minute instead of hanging.
+// Who retries, so that attempts never multiply:
+//
+//   - aws-sdk-go-v2 (s3-upload, s3-download): the SDK's standard retryer
+//     tries each request up to MaxAttempts times, waiting as SDKPolicy
+//     says; the tasks do not retry on top of it. The SDK retries only what
+//     its own rules call transient (5xx, throttling, broken connections),
+//     never a wrong region or refused credentials.
+//   - minio-go (mirror): the SDK does not retry (MaxRetries 1). mirror
+//     retries every request itself (listings resumed after the last key,
+//     streamed copies, which the SDK could not retry, HEADs, deletions,
+//     multipart parts) with one pkg/retry policy, its --retries and
+//     s3conf.Retryable.
 const (
 	MaxAttempts = 5
 	MaxBackoff  = 5 * time.Second
+	// minioAttempts: each minio-go request is sent once (see above).
+	minioAttempts = 1
 )
+
+// SDKPolicy is the backoff of the AWS SDK's retries: 0.5 s, 1 s, 2 s, 4 s
+// (±20 %), about 7.5 s in all before an unreachable endpoint is reported.
+var SDKPolicy = retry.Policy{Retries: MaxAttempts - 1, Base: 500 * time.Millisecond, Max: MaxBackoff, Jitter: 0.2}
 
 // NewAWS returns an aws-sdk-go-v2 S3 client for the endpoint.
 func NewAWS(ctx context.Context, c Config, maxConns int) (*s3.Client, error) {
@@ -44,10 +59,12 @@ func NewAWS(ctx context.Context, c Config, maxConns int) (*s3.Client, error) {
 		awsconfig.WithRegion(c.Region),
 		awsconfig.WithHTTPClient(httpClient),
 		awsconfig.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = MaxAttempts
-				o.MaxBackoff = MaxBackoff
-				o.Backoff = retry.BackoffDelayerFunc(backoff)
+			return awsretry.NewStandard(func(o *awsretry.StandardOptions) {
+				o.MaxAttempts = SDKPolicy.Retries + 1
+				o.MaxBackoff = SDKPolicy.Max
+				o.Backoff = awsretry.BackoffDelayerFunc(func(attempt int, _ error) (time.Duration, error) {
+					return SDKPolicy.Delay(attempt), nil
+				})
 				o.RateLimiter = ratelimit.None // many parts failing together must each get their retries
 			})
 		}),
@@ -78,16 +95,6 @@ func NewAWS(ctx context.Context, c Config, maxConns int) (*s3.Client, error) {
 	}), nil
 }
 
-// backoff waits 0.5 s, 1 s, 2 s, 4 s (±20 %) between attempts: about 7.5 s
-// in all before an unreachable endpoint is reported.
-func backoff(attempt int, _ error) (time.Duration, error) {
-	d := 500 * time.Millisecond << (attempt - 1)
-	if d > MaxBackoff || d <= 0 {
-		d = MaxBackoff
-	}
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64())), nil
-}
-
 // sdkLogger sends the AWS SDK's own messages to the task's log instead of
 // stderr as plain text.
 type sdkLogger struct{ l *zerolog.Logger }
@@ -102,7 +109,13 @@ func (s sdkLogger) Logf(c logging.Classification, format string, v ...any) {
 
 // NewMinio returns a minio-go client for the endpoint. Without keys it uses
 // the AWS credential chain: environment, shared credentials file (profile),
-// then IAM (web identity for pods, ECS, instance role).
+// then IAM (web identity for pods, ECS, instance role). The client sends
+// each request once: its caller retries (see minioAttempts).
+//
+// On AWS it uses the regional endpoint s3.<region>.amazonaws.com, as the
+// AWS SDK does for s3-upload and s3-download, not minio-go's default
+// dual-stack one (s3.dualstack.<region>.amazonaws.com): one name for
+// firewall rules and VPC endpoints, whichever task runs.
 func NewMinio(c Config, maxConns int) (*minio.Client, error) {
 	tr, err := c.Transport(maxConns)
 	if err != nil {
@@ -118,8 +131,14 @@ func NewMinio(c Config, maxConns int) (*minio.Client, error) {
 			&miniocreds.IAM{Client: &http.Client{Transport: tr}},
 		})
 	}
-	lookup := minio.BucketLookupPath
-	if !c.PathStyle() {
+	// Auto: minio-go's own rule: virtual-host on AWS (and Google, Aliyun),
+	// but path-style for bucket names with dots over HTTPS, whose host name
+	// the certificate would not match; path-style on every other server.
+	lookup := minio.BucketLookupAuto
+	switch c.Addressing {
+	case AddressingPath:
+		lookup = minio.BucketLookupPath
+	case AddressingVirtual:
 		lookup = minio.BucketLookupDNS
 	}
 	cl, err := minio.New(c.Host(), &minio.Options{
@@ -128,10 +147,11 @@ func NewMinio(c Config, maxConns int) (*minio.Client, error) {
 		Transport:    tr,
 		Region:       c.Region,
 		BucketLookup: lookup,
-		MaxRetries:   MaxAttempts,
+		MaxRetries:   minioAttempts,
 	})
 	if err != nil {
 		return nil, usage.Errorf("S3 client for %s: %v", c, err)
 	}
+	cl.SetS3EnableDualstack(false)
 	return cl, nil
 }

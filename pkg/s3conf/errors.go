@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
@@ -24,6 +25,11 @@ const (
 	BadCredentials
 	Unreachable
 	PreconditionFailed // a conditional write found the key taken
+	// WrongRegion: the request was signed for another region than the
+	// bucket's (or the server's).
+	WrongRegion
+	// BadBucketName: the server refuses the bucket name.
+	BadBucketName
 )
 
 var kindText = map[Kind]string{
@@ -33,10 +39,12 @@ var kindText = map[Kind]string{
 	BadCredentials:     "credentials rejected: check the access key and secret key",
 	Unreachable:        "endpoint unreachable",
 	PreconditionFailed: "precondition failed",
+	WrongRegion:        "wrong region: check the region flag or the connection's region_name",
+	BadBucketName:      "invalid bucket name",
 }
 
-// Error is an S3 failure explained: what was being done, what went wrong.
-// It wraps the SDK's error.
+// Error is an S3 failure explained: what was being done, what went wrong,
+// and the server's own code and message. It wraps the SDK's error.
 type Error struct {
 	Kind Kind
 	What string // "upload s3://bucket/key", "list source s3://bucket/prefix"
@@ -46,23 +54,45 @@ type Error struct {
 func (e *Error) Unwrap() error { return e.Err }
 
 func (e *Error) Error() string {
-	switch e.Kind {
-	case Unreachable:
+	if e.Kind == Unreachable {
 		return fmt.Sprintf("%s: endpoint unreachable (retries exhausted): %v", e.What, rootCause(e.Err))
-	case Other:
-		if code, msg := apiError(e.Err); code != "" {
-			if msg != "" {
-				return fmt.Sprintf("%s: %s: %s", e.What, code, msg)
-			}
-			return fmt.Sprintf("%s: %s", e.What, code)
-		}
-		return fmt.Sprintf("%s: %v", e.What, e.Err)
-	default:
-		if code, _ := apiError(e.Err); code != "" && e.Kind == BadCredentials {
-			return fmt.Sprintf("%s: %s (%s)", e.What, kindText[e.Kind], code)
-		}
-		return e.What + ": " + kindText[e.Kind]
 	}
+	server := serverText(e.Err)
+	if e.Kind == Other {
+		if server == "" {
+			return fmt.Sprintf("%s: %v", e.What, e.Err)
+		}
+		return e.What + ": " + server
+	}
+	text := kindText[e.Kind]
+	if e.Kind == WrongRegion {
+		if r := serverRegion(e.Err); r != "" {
+			text = fmt.Sprintf("wrong region: the bucket is in %s (set the region flag or the connection's region_name to it)", r)
+		}
+	}
+	if server != "" {
+		return fmt.Sprintf("%s: %s (server: %s)", e.What, text, server)
+	}
+	return e.What + ": " + text
+}
+
+// serverText is the server's own code and message, "Code: Message", or
+// what there is of them ("" when the error did not come from a server).
+// A body-less response (HEAD) has only its HTTP status.
+func serverText(err error) string {
+	code, msg := apiError(err)
+	switch {
+	case code == "" && msg == "":
+		if s := httpStatus(err); s != 0 {
+			return fmt.Sprintf("HTTP %d %s", s, http.StatusText(s))
+		}
+		return ""
+	case msg == "" || msg == code || strings.EqualFold(strings.ReplaceAll(msg, " ", ""), code):
+		return code
+	case code == "":
+		return msg
+	}
+	return code + ": " + msg
 }
 
 // Explain wraps err, an error from either SDK, into an *Error saying what
@@ -87,31 +117,51 @@ func KindOf(err error) Kind {
 	return Classify(err)
 }
 
-// Classify tells what kind of failure an error from either SDK is.
+// Classify tells what kind of failure an error from either SDK is. The
+// server's code decides; the HTTP status only when the response had no
+// code of its own (a HEAD has no body), so that a server-specific code
+// on a 404 (versitygw's XAdminUserNotFound) is not taken for a missing key.
 func Classify(err error) Kind {
 	if err == nil {
 		return Other
 	}
-	code, _ := apiError(err)
+	code, msg := apiError(err)
 	switch code {
 	case "NoSuchBucket":
 		return NoSuchBucket
-	case "NoSuchKey", "NotFound":
+	case "NoSuchKey":
 		return NoSuchKey
 	case "AccessDenied", "AllAccessDisabled", "AccountProblem":
 		return AccessDenied
-	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "InvalidClientTokenId":
+	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "InvalidClientTokenId",
+		"XAdminUserNotFound": // versitygw: unknown access key
 		return BadCredentials
+	case "InvalidRegion", "IllegalLocationConstraintException", "PermanentRedirect", "AuthorizationQueryParametersError":
+		return WrongRegion
+	case "AuthorizationHeaderMalformed": // also for other header faults; the region one names it
+		if serverRegion(err) != "" || strings.Contains(strings.ToLower(msg), "region") {
+			return WrongRegion
+		}
+		return Other
+	case "InvalidBucketName":
+		return BadBucketName
 	case "PreconditionFailed":
 		return PreconditionFailed
 	}
-	switch httpStatus(err) {
-	case http.StatusNotFound:
-		return NoSuchKey
-	case http.StatusForbidden:
-		return AccessDenied
-	case http.StatusPreconditionFailed:
-		return PreconditionFailed
+	if generic(code) {
+		status := httpStatus(err)
+		switch {
+		case (status == http.StatusBadRequest || status == http.StatusMovedPermanently) && serverRegion(err) != "":
+			return WrongRegion // AWS answers a HEAD in the wrong region so, naming the right one in a header
+		case status == http.StatusMovedPermanently:
+			return WrongRegion
+		case status == http.StatusNotFound:
+			return NoSuchKey
+		case status == http.StatusForbidden:
+			return AccessDenied
+		case status == http.StatusPreconditionFailed:
+			return PreconditionFailed
+		}
 	}
 	var ne net.Error
 	var oe *net.OpError
@@ -122,6 +172,43 @@ func Classify(err error) Kind {
 	return Other
 }
 
+// generic reports whether a code says no more than the HTTP status: none,
+// the status text the SDKs put in for a body-less response ("NotFound",
+// "BadRequest", "400 Bad Request").
+func generic(code string) bool {
+	switch code {
+	case "", "NotFound", "Forbidden", "BadRequest", "MovedPermanently":
+		return true
+	}
+	return len(code) > 3 && code[0] >= '1' && code[0] <= '5' && code[3] == ' '
+}
+
+// Retryable tells whether trying a failed request again can help: not
+// after cancellation, nor for what only the user can fix (configuration:
+// a wrong region, refused credentials or permissions, a missing or invalid
+// bucket, a missing key) nor for other client errors (HTTP 4xx), except a
+// request timeout, throttling and a conditional copy that lost a race
+// (PreconditionFailed: the next try reads the new version).
+func Retryable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	switch KindOf(err) {
+	case NoSuchBucket, NoSuchKey, AccessDenied, BadCredentials, WrongRegion, BadBucketName:
+		return false
+	case PreconditionFailed, Unreachable:
+		return true
+	}
+	code, _ := apiError(err)
+	switch code {
+	case "RequestTimeout", "SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded",
+		"TooManyRequests", "OperationAborted", "InternalError", "ServiceUnavailable":
+		return true
+	}
+	status := httpStatus(err)
+	return status < 400 || status >= 500 || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests
+}
+
 // apiError returns the S3 error code and message of either SDK's error.
 func apiError(err error) (code, msg string) {
 	var ae smithy.APIError
@@ -129,10 +216,24 @@ func apiError(err error) (code, msg string) {
 		return ae.ErrorCode(), ae.ErrorMessage()
 	}
 	var me minio.ErrorResponse
-	if errors.As(err, &me) && me.Code != "" {
+	if errors.As(err, &me) && (me.Code != "" || me.Message != "") {
 		return me.Code, me.Message
 	}
 	return "", ""
+}
+
+// serverRegion returns the region a server named in its error (the
+// Region element, or the x-amz-bucket-region header of a body-less one).
+func serverRegion(err error) string {
+	var me minio.ErrorResponse
+	if errors.As(err, &me) {
+		return me.Region
+	}
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && re.Response != nil {
+		return re.Response.Header.Get("X-Amz-Bucket-Region")
+	}
+	return ""
 }
 
 func httpStatus(err error) int {

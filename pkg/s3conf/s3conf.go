@@ -58,6 +58,9 @@ type Config struct {
 	Profile  string
 	Insecure bool
 	CAFile   string // extra CA bundle (connection extra verify=<path>)
+	// Addressing is AddressingAuto, AddressingPath or AddressingVirtual
+	// (connection extra addressing_style; see addressing.go).
+	Addressing string
 }
 
 // AWS reports whether the endpoint is AWS S3 itself.
@@ -68,10 +71,6 @@ func (c Config) AWS() bool {
 	u, err := url.Parse(c.Endpoint)
 	return err == nil && (u.Hostname() == "amazonaws.com" || strings.HasSuffix(u.Hostname(), ".amazonaws.com"))
 }
-
-// PathStyle reports whether buckets are addressed in the path (every
-// S3-compatible server) rather than in the host name (AWS).
-func (c Config) PathStyle() bool { return !c.AWS() }
 
 // StaticCredentials reports whether keys were given (otherwise the standard
 // AWS credential chain is used: profile, web identity, instance role).
@@ -115,6 +114,9 @@ func (in Input) Resolve() (Config, error) {
 		if c, endpointFrom, err = fromConn(cn); err != nil {
 			return c, err
 		}
+		if c.Addressing, err = addressingStyle(cn); err != nil {
+			return c, err
+		}
 	}
 	if in.Endpoint != "" {
 		c.Endpoint, endpointFrom = in.Endpoint, ""
@@ -143,6 +145,9 @@ func (in Input) Resolve() (Config, error) {
 			return c, err
 		}
 		c.Endpoint = ep
+	}
+	if c.Addressing == "" {
+		c.Addressing = AddressingAuto
 	}
 	secret.Register(c.SecretKey, c.SessionToken)
 	return c, nil
@@ -311,6 +316,10 @@ func (c Config) configureTransport(t *http.Transport, maxConns int, roots *x509.
 	t.ResponseHeaderTimeout = 5 * time.Minute
 	t.ExpectContinueTimeout = time.Second
 	t.ForceAttemptHTTP2 = false // S3 servers speak HTTP/1.1; many connections beat one multiplexed
+	// Never ask for gzip: Go's transport would unzip an object stored with
+	// Content-Encoding: gzip and drop its Content-Length, so the bytes read
+	// would not be the object's.
+	t.DisableCompression = true
 	if t.TLSClientConfig == nil {
 		t.TLSClientConfig = &tls.Config{}
 	}

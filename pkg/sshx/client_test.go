@@ -24,12 +24,21 @@ func connect(t *testing.T, s *testbed.SSHD, mod func(*Options)) *Client {
 	if mod != nil {
 		mod(&o)
 	}
-	c, err := Connect(zerolog.New(io.Discard).WithContext(context.Background()), o)
+	c, err := dial(zerolog.New(io.Discard).WithContext(context.Background()), o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// dial resolves the options and dials, as the tasks do.
+func dial(ctx context.Context, o Options) (*Client, error) {
+	cfg, err := o.Resolve()
+	if err != nil {
+		return nil, err
+	}
+	return Dial(ctx, cfg)
 }
 
 // running reports whether a process with this exact command line exists.
@@ -45,11 +54,11 @@ func TestExecAgainstSSHD(t *testing.T) {
 
 	// Quoted values arrive intact; the exit status and stderr are reported.
 	weird := "it's a \"dir\"; $(touch x) `id` \\ end"
-	out, err := c.Run(ctx, NewScript().Set("v", weird).Line(`printf '%s' "$v"`).String())
+	out, err := c.Run(ctx, NewScript(`printf '%s' "$v"`).Set("v", weird).String())
 	if err != nil || out != weird {
 		t.Fatalf("Run = %q, %v", out, err)
 	}
-	_, err = c.Run(ctx, NewScript().Line(`echo noise >&2; die "the reason"`).String())
+	_, err = c.Run(ctx, NewScript(`echo noise >&2; die "the reason"`).String())
 	var re *RemoteError
 	if !errors.As(err, &re) || re.ExitCode != 1 || err.Error() != "noise; the reason" {
 		t.Fatalf("failing script: %v", err)
@@ -64,7 +73,7 @@ func TestExecAgainstSSHD(t *testing.T) {
 		}
 		cancel()
 	}()
-	_, err = c.Exec(cctx, NewScript().Line(`run_bg `+marker).String())
+	_, err = c.Exec(cctx, NewScript(`run_bg `+marker).String())
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled command: %v", err)
 	}
@@ -78,7 +87,7 @@ func TestExecAgainstSSHD(t *testing.T) {
 	// The command timeout.
 	ct := connect(t, s, func(o *Options) { o.CommandTimeout = 300 * time.Millisecond })
 	start := time.Now()
-	_, err = ct.Run(ctx, NewScript().Line(`run_bg sleep 27.1828`).String())
+	_, err = ct.Run(ctx, NewScript(`run_bg sleep 27.1828`).String())
 	if !errors.Is(err, ErrCommandTimeout) || time.Since(start) > 10*time.Second {
 		t.Fatalf("timeout: %v after %v", err, time.Since(start))
 	}
@@ -138,11 +147,11 @@ func TestDialErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Connect(ctx, Options{Host: "127.0.0.1", Port: port, User: "root", KeyFile: s.KeyFile, KnownHosts: s.KnownHosts, Getenv: envOf(nil)})
+	_, err = dial(ctx, Options{Host: "127.0.0.1", Port: port, User: "root", KeyFile: s.KeyFile, KnownHosts: s.KnownHosts, Getenv: envOf(nil)})
 	if !errors.Is(err, ErrRefused) {
 		t.Fatalf("closed port: %v", err)
 	}
-	_, err = Connect(ctx, Options{Host: s.Host, Port: s.Port, User: "root", InsecureIgnoreHostKey: true,
+	_, err = dial(ctx, Options{Host: s.Host, Port: s.Port, User: "root", InsecureIgnoreHostKey: true,
 		Getenv: envOf(map[string]string{EnvPassword: "surely-not-the-password"})})
 	if !errors.Is(err, ErrAuth) || !strings.Contains(err.Error(), "password from SRB_SSH_PASSWORD") {
 		t.Fatalf("bad password: %v", err)

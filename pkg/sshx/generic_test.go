@@ -39,7 +39,7 @@ func TestGenericConnectionAgainstSSHD(t *testing.T) {
 	for name, c := range map[string]string{"key json": string(keyJSON), "password json": string(pwJSON),
 		"password uri": pwURI, "key uri (__extra__)": keyURI, "no type": strings.Replace(string(keyJSON), `"generic"`, `""`, 1)} {
 		t.Run(name, func(t *testing.T) {
-			cl, err := Connect(ctx, Options{Conn: c, Getenv: envOf(nil)})
+			cl, err := dial(ctx, Options{Conn: c, Getenv: envOf(nil)})
 			if err != nil {
 				t.Fatalf("a generic connection was refused: %v", err)
 			}

@@ -80,7 +80,7 @@ type Config struct {
 	// HostKeyCheck says how the host key is verified, for logs:
 	// "known_hosts /root/.ssh/known_hosts", "pinned SHA256:...", "disabled".
 	HostKeyCheck string
-	// Insecure is true when host-key verification is off; Connect logs a
+	// Insecure is true when host-key verification is off; Dial logs a
 	// warning on every run then.
 	Insecure bool
 

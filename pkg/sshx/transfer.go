@@ -170,13 +170,13 @@ func transferError(err error) error {
 	return err
 }
 
+var sha256Script = MustScript(scripts, "scripts/sha256.sh")
+
 var sha256Line = regexp.MustCompile(`^([0-9a-f]{64})\s`)
 
 // RemoteSHA256 runs sha256sum on the host and returns the file's digest.
 func (c *Client) RemoteSHA256(ctx context.Context, path string) (string, error) {
-	out, err := c.Run(ctx, NewScript().Set("f", path).
-		Line(`command -v sha256sum >/dev/null 2>&1 || die "sha256sum is not installed on the host"`).
-		Line(`sha256sum -- "$f" || die "sha256sum $f failed"`).String())
+	out, err := c.Run(ctx, NewScript(sha256Script).Set("f", path).String())
 	if err != nil {
 		return "", fmt.Errorf("sha256sum %s on %s: %w", path, c.cfg.Addr(), err)
 	}

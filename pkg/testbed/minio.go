@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // MinIO is a real MinIO server on a loopback port.
@@ -51,15 +50,7 @@ func StartMinIO(dir string) (*MinIO, error) {
 }
 
 // NewMinIO starts a MinIO server for a test and stops it at the test's end.
-func NewMinIO(t testing.TB) *MinIO {
-	t.Helper()
-	m, err := StartMinIO(t.TempDir())
-	if err != nil {
-		t.Fatalf("testbed: cannot start MinIO: %v", err)
-	}
-	t.Cleanup(m.Stop)
-	return m
-}
+func NewMinIO(t testing.TB) *MinIO { return startForTest(t, "MinIO", StartMinIO) }
 
 // Start (re)starts the server on its port with its data.
 func (m *MinIO) Start() error {
@@ -78,26 +69,14 @@ func (m *MinIO) Start() error {
 	if err != nil {
 		return err
 	}
-	deadline := time.Now().Add(60 * time.Second)
 	url := m.Endpoint() + "/minio/health/ready"
-	for time.Now().Before(deadline) {
-		select {
-		case <-p.exited:
-			return fmt.Errorf("minio exited at start:\n%s", p.tail())
-		default:
-		}
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				m.p = p
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := p.waitReady("minio", 60*time.Second, func() bool {
+		return answers(url, func(status int) bool { return status == http.StatusOK })
+	}); err != nil {
+		return err
 	}
-	p.stop()
-	return fmt.Errorf("minio not ready after 60s:\n%s", p.tail())
+	m.p = p
+	return nil
 }
 
 // Stop stops the server; its data stays for a later Start.
@@ -120,15 +99,7 @@ func randHex(n int) string {
 
 // Client returns a minio-go client with the server's root credentials, for
 // test set-up and checks (never used by the tasks under test).
-func (m *MinIO) Client() *minio.Client {
-	c, err := minio.New(fmt.Sprintf("127.0.0.1:%d", m.Port), &minio.Options{
-		Creds: credentials.NewStaticV4(m.AccessKey, m.SecretKey, ""),
-	})
-	if err != nil {
-		panic(err) // only on a malformed endpoint, which this package builds itself
-	}
-	return c
-}
+func (m *MinIO) Client() *minio.Client { return rootClient(m.Port, m.AccessKey, m.SecretKey) }
 
 // MakeBucket creates a bucket, optionally with versioning on.
 func (m *MinIO) MakeBucket(ctx context.Context, name string, versioned bool) error {

@@ -131,14 +131,38 @@ func (p *Proc) Run() Result {
 // 30 s for it to stop, and checks the output contract.
 func (p *Proc) RunWithSignal(sig syscall.Signal, delay time.Duration) Result {
 	p.t.Helper()
+	return p.RunSignalled(sig, 1, func() bool { time.Sleep(delay); return true })
+}
+
+// RunSignalled starts the task, waits (at most 60 s) until ready reports
+// true, polling it, then sends sig times times, 100 ms apart (Airflow
+// escalating a kill), waits at most 30 s for the task to stop, and checks
+// the output contract.
+func (p *Proc) RunSignalled(sig syscall.Signal, times int, ready func() bool) Result {
+	p.t.Helper()
 	cmd, xcom, out, errb := p.command(context.Background())
 	if err := cmd.Start(); err != nil {
 		p.t.Fatal(err)
 	}
-	time.Sleep(delay)
-	_ = cmd.Process.Signal(sig)
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	for deadline := time.Now().Add(time.Minute); !ready(); time.Sleep(5 * time.Millisecond) {
+		select {
+		case err := <-exited:
+			p.t.Fatalf("%s ended (%v) before the moment to signal; stderr:\n%s", p.task, err, errb.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			p.t.Fatalf("%s: the moment to signal never came", p.task)
+		}
+	}
+	for i := 0; i < times; i++ {
+		if i > 0 {
+			time.Sleep(100 * time.Millisecond)
+		}
+		_ = cmd.Process.Signal(sig)
+	}
 	var err error
 	select {
 	case err = <-exited:

@@ -27,6 +27,11 @@ func main() {
 				"\".\" archives the whole folder; checkpoints in progress (*.ckpt), temp, lock and pid files are never archived"},
 		&cli.IntFlag{Name: "gzip-level", Value: 6, Destination: &o.GzipLevel,
 			Usage: "gzip level, 1 (fastest) to 9 (smallest)"},
+		&cli.DurationFlag{Name: "max-catch-up", Value: fe.DefaultMaxCatchUp, Destination: &o.MaxCatchUp,
+			Usage: "how long the passes that append files a live FE creates during the copy may go on; then the copy stops " +
+				"at the next pass in which no file vanished (consistent, converged:false in the result)"},
+		&cli.BoolFlag{Name: "allow-empty", Destination: &o.AllowEmpty,
+			Usage: "succeed even when the metadata has no .jdb file, meta/image/VERSION or finished image (a new, empty FE)"},
 		&cli.IntFlag{Name: "gzip-jobs", Destination: &o.GzipJobs, DefaultText: "the host's CPUs, at most 4",
 			Usage: "gzip processes compressing parts of the tar at once (niced); the parts form one multi-member gzip file"},
 	)

@@ -16,12 +16,16 @@ import (
 
 func main() {
 	var o fe.ExtractOptions
+	var includes cli.StringSlice
 	flags := cliflags.SSH(&o.SSH)
 	flags = append(flags,
 		&cli.StringFlag{Name: "local-path", Required: true, Destination: &o.LocalPath,
 			Usage: "the FE archive (tar.gz) on this machine"},
 		&cli.StringFlag{Name: "fe-dir", Required: true, Destination: &o.Dir,
 			Usage: "FE folder on the host, e.g. /opt/starrocks/fe"},
+		&cli.StringSliceFlag{Name: "include", Destination: &includes, DefaultText: "meta, conf, small_files",
+			Usage: "top-level entry of the archive to restore besides meta, conf and small_files (repeatable; the variable " +
+				"takes a comma-separated list); \".\" restores every entry; an archive holding others is refused"},
 		&cli.StringFlag{Name: "fe-ports", Value: "9010,9030", Destination: &o.Ports,
 			Usage: "FE ports whose listening socket means the FE runs (also those fe.conf sets); \"none\" to skip"},
 		&cli.BoolFlag{Name: "force", Destination: &o.Force,
@@ -34,6 +38,9 @@ func main() {
 		Usage:       "restore an FE archive into the FE folder on the host, safely",
 		Description: cliflags.SSHCredentials(),
 		Flags:       flags,
-		Run:         func(ctx context.Context) (any, error) { return fe.Extract(ctx, o) },
+		Run: func(ctx context.Context) (any, error) {
+			o.Includes = includes.Value()
+			return fe.Extract(ctx, o)
+		},
 	})
 }

@@ -28,9 +28,9 @@ func main() {
 	flags = append(flags, cliflags.S3Endpoint("target", &o.Target)...)
 	flags = append(flags,
 		&cli.IntFlag{Name: "workers", Value: mirror.DefaultWorkers, Destination: &o.Workers,
-			Usage: "objects copied at once (the default was measured for many small objects, see docs/benchmarks.md)"},
+			Usage: "objects copied at once, 1-512 (the default was measured for many small objects, see docs/benchmarks.md)"},
 		&cli.IntFlag{Name: "retries", Value: mirror.DefaultRetries, Destination: &o.Retries,
-			Usage: "times a failed object copy or listing request is tried again, with backoff"},
+			Usage: "times a failed request (listing, copy, HEAD, deletion) is tried again, with backoff; never for a configuration error (region, credentials, bucket)"},
 		&cli.BoolFlag{Name: "remove", Destination: &o.Remove,
 			Usage: "delete target objects absent from the source; only after every copy succeeded, and never more than --max-delete"},
 		&cli.IntFlag{Name: "max-delete", Value: mirror.DefaultMaxDelete, Destination: &o.MaxDelete,
@@ -40,6 +40,8 @@ func main() {
 		&cli.StringSliceFlag{Name: "exclude", Destination: &excludes,
 			Usage: "glob of keys (relative to the prefix) neither copied nor deleted; repeatable (comma-separated in SRB_EXCLUDE). " +
 				"* and ? stop at '/', ** crosses it: '**/*.lock', 'tmp/**'"},
+		&cli.BoolFlag{Name: "allow-empty-source", Destination: &o.AllowEmptySource,
+			Usage: "accept a source holding no object (without it such a run fails: a mistyped source must not look like an empty backup)"},
 		&cli.BoolFlag{Name: "verify", Destination: &o.Verify,
 			Usage: "after copying, list both sides again and fail if any key, size or recorded ETag differs"},
 		&cli.DurationFlag{Name: "progress-interval", Value: mirror.DefaultProgressInterval, Destination: &o.ProgressInterval,

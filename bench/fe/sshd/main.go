@@ -19,7 +19,7 @@ import (
 
 func main() {
 	dir := flag.String("dir", "", "folder for the server's config, keys and log (created)")
-	envFile := flag.String("env", "", "write SSH_HOST, SSH_PORT, SSH_USER, SSH_KEY_FILE, SSH_KNOWN_HOSTS, SSH_HOST_KEY here")
+	envFile := flag.String("env", "", "write SRB_SSH_HOST, SRB_SSH_PORT, SRB_SSH_USER, SRB_SSH_KEY_FILE, SRB_SSH_KNOWN_HOSTS and SSH_HOST_KEY_PINNED here")
 	fixture := flag.String("fixture", "", "also write a StarRocks-like FE folder here")
 	flag.Parse()
 	if *dir == "" || *envFile == "" {

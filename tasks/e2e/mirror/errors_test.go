@@ -78,6 +78,7 @@ func TestMirrorUsageErrors(t *testing.T) {
 		{"same place", []string{"--source", "s3://bkt/p", "--target", "bkt/p/"}, envs, "the same place"},
 		{"target inside source", []string{"--source", "bkt/p", "--target", "bkt/p/backup"}, envs, "overlap"},
 		{"source inside target", []string{"--source", "bkt/p/q", "--target", "bkt"}, envs, "overlap"},
+		{"zero workers", []string{"--source", "bkt/p", "--target", "bkt2/p", "--workers", "0"}, envs, "--workers 0 is out of range (1-512)"},
 		{"negative workers", []string{"--source", "bkt/p", "--target", "bkt2/p", "--workers", "-1"}, envs, "--workers -1"},
 		{"negative retries", []string{"--source", "bkt/p", "--target", "bkt2/p", "--retries", "-2"}, envs, "--retries -2"},
 		{"negative max-delete", []string{"--source", "bkt/p", "--target", "bkt2/p", "--remove", "--max-delete", "-1"}, envs, "--max-delete -1"},

@@ -23,25 +23,32 @@ import (
 // side is one end of a mirror run: a server (reached at endpoint, the
 // server's own or a proxy's) and its credentials.
 type side struct {
-	m        *testbed.MinIO
+	m        testbed.S3Server
 	endpoint string
 }
 
-func direct(m *testbed.MinIO) side { return side{m: m, endpoint: m.Endpoint()} }
+func direct(m testbed.S3Server) side { return side{m: m, endpoint: m.Endpoint()} }
 
 // env gives the task both endpoints and their credentials the documented way.
 func env(src, dst side) []string {
+	sa, ss := src.m.Keys()
+	da, ds := dst.m.Keys()
 	return []string{
-		"SRB_SOURCE_ENDPOINT=" + src.endpoint, "SRB_SOURCE_ACCESS_KEY=" + src.m.AccessKey, "SRB_SOURCE_SECRET_KEY=" + src.m.SecretKey,
-		"SRB_TARGET_ENDPOINT=" + dst.endpoint, "SRB_TARGET_ACCESS_KEY=" + dst.m.AccessKey, "SRB_TARGET_SECRET_KEY=" + dst.m.SecretKey,
+		"SRB_SOURCE_ENDPOINT=" + src.endpoint, "SRB_SOURCE_ACCESS_KEY=" + sa, "SRB_SOURCE_SECRET_KEY=" + ss,
+		"SRB_TARGET_ENDPOINT=" + dst.endpoint, "SRB_TARGET_ACCESS_KEY=" + da, "SRB_TARGET_SECRET_KEY=" + ds,
 	}
+}
+
+func secretOf(m testbed.S3Server) string {
+	_, s := m.Keys()
+	return s
 }
 
 // mirror runs the task from src to dst with args and checks the output
 // contract; secrets must not show.
 func mirrorRun(t *testing.T, src, dst side, args ...string) testbed.Result {
 	t.Helper()
-	return testbed.Task(t, "mirror", args...).Env(env(src, dst)...).Secrets(src.m.SecretKey, dst.m.SecretKey).Run()
+	return testbed.Task(t, "mirror", args...).Env(env(src, dst)...).Secrets(secretOf(src.m), secretOf(dst.m)).Run()
 }
 
 // obj is an object to create.
@@ -49,6 +56,7 @@ type obj struct {
 	data        []byte
 	contentType string
 	cacheCtl    string
+	encoding    string // Content-Encoding
 	meta        map[string]string
 	partSize    uint64 // > 0: upload in parts of this size (a multipart ETag)
 }
@@ -68,15 +76,15 @@ func randBytes(seed uint64, n int) []byte {
 	return b
 }
 
-func bucket(t *testing.T, m *testbed.MinIO, name string) {
+func bucket(t *testing.T, m testbed.S3Server, name string) {
 	t.Helper()
-	if err := m.MakeBucket(context.Background(), name, false); err != nil {
+	if err := m.Client().MakeBucket(context.Background(), name, minio.MakeBucketOptions{}); err != nil {
 		t.Fatalf("make bucket %s: %v", name, err)
 	}
 }
 
 // put creates the objects under prefix, 16 at a time.
-func put(t *testing.T, m *testbed.MinIO, bkt, prefix string, objs map[string]obj) {
+func put(t *testing.T, m testbed.S3Server, bkt, prefix string, objs map[string]obj) {
 	t.Helper()
 	c := m.Client()
 	type item struct {
@@ -91,7 +99,8 @@ func put(t *testing.T, m *testbed.MinIO, bkt, prefix string, objs map[string]obj
 		go func() {
 			defer wg.Done()
 			for it := range ch {
-				opts := minio.PutObjectOptions{ContentType: it.o.contentType, CacheControl: it.o.cacheCtl, UserMetadata: it.o.meta, PartSize: it.o.partSize}
+				opts := minio.PutObjectOptions{ContentType: it.o.contentType, CacheControl: it.o.cacheCtl, ContentEncoding: it.o.encoding,
+					UserMetadata: it.o.meta, PartSize: it.o.partSize}
 				if it.o.partSize == 0 {
 					opts.DisableMultipart = true
 				}
@@ -119,13 +128,14 @@ type stored struct {
 	etag        string
 	contentType string
 	cacheCtl    string
+	encoding    string            // Content-Encoding, without the aws-chunked versitygw keeps
 	meta        map[string]string // user metadata, keys lower-case, without mirror's record
 	record      string            // mirror's recorded source ETag
 }
 
 // snapshot reads every object under prefix (bytes included), keyed by the
 // key relative to prefix.
-func snapshot(t *testing.T, m *testbed.MinIO, bkt, prefix string) map[string]stored {
+func snapshot(t *testing.T, m testbed.S3Server, bkt, prefix string) map[string]stored {
 	t.Helper()
 	c := m.Client()
 	ctx := context.Background()
@@ -160,7 +170,9 @@ func snapshot(t *testing.T, m *testbed.MinIO, bkt, prefix string) map[string]sto
 					continue
 				}
 				s := stored{size: n, sha: hex.EncodeToString(h.Sum(nil)), etag: st.ETag, contentType: st.ContentType,
-					cacheCtl: st.Metadata.Get("Cache-Control"), meta: map[string]string{}}
+					cacheCtl: st.Metadata.Get("Cache-Control"), meta: map[string]string{},
+					// versitygw keeps how the body was sent in the header
+					encoding: strings.TrimPrefix(strings.TrimPrefix(st.Metadata.Get("Content-Encoding"), "aws-chunked"), ",")}
 				for mk, mv := range st.UserMetadata {
 					if strings.EqualFold(mk, "Srb-Source-Etag") {
 						s.record = mv
@@ -198,8 +210,9 @@ func sameTree(t *testing.T, want, got map[string]stored) {
 			missing = append(missing, k)
 		case g.size != w.size || g.sha != w.sha:
 			differ = append(differ, k+" (bytes)")
-		case g.contentType != w.contentType || g.cacheCtl != w.cacheCtl:
-			differ = append(differ, fmt.Sprintf("%s (content type %q/%q, cache control %q/%q)", k, g.contentType, w.contentType, g.cacheCtl, w.cacheCtl))
+		case g.contentType != w.contentType || g.cacheCtl != w.cacheCtl || g.encoding != w.encoding:
+			differ = append(differ, fmt.Sprintf("%s (content type %q/%q, cache control %q/%q, encoding %q/%q)",
+				k, g.contentType, w.contentType, g.cacheCtl, w.cacheCtl, g.encoding, w.encoding))
 		case fmt.Sprint(g.meta) != fmt.Sprint(w.meta):
 			differ = append(differ, fmt.Sprintf("%s (metadata %v, want %v)", k, g.meta, w.meta))
 		}
@@ -255,7 +268,7 @@ func wantError(t *testing.T, r testbed.Result, code int, text string) {
 	}
 }
 
-func exists(t *testing.T, m *testbed.MinIO, bkt, key string) bool {
+func exists(t *testing.T, m testbed.S3Server, bkt, key string) bool {
 	t.Helper()
 	_, err := m.Client().StatObject(context.Background(), bkt, key, minio.StatObjectOptions{})
 	if err != nil && minio.ToErrorResponse(err).Code != "NoSuchKey" {

@@ -47,7 +47,7 @@ func removeSetUp(t *testing.T) (a, b *testbed.MinIO) {
 
 var targetOnly = []string{"sr/data/old-1.dat", "sr/data/old-2.dat", "sr/meta/old.meta"}
 
-func allExist(t *testing.T, m *testbed.MinIO, bkt string, keys ...string) {
+func allExist(t *testing.T, m testbed.S3Server, bkt string, keys ...string) {
 	t.Helper()
 	for _, k := range keys {
 		if !exists(t, m, bkt, k) {
@@ -267,7 +267,7 @@ func TestMirrorSIGTERM(t *testing.T) {
 	}
 }
 
-func countObjects(m *testbed.MinIO, bkt string) int {
+func countObjects(m testbed.S3Server, bkt string) int {
 	n := 0
 	for o := range m.Client().ListObjectsIter(context.Background(), bkt, minio.ListObjectsOptions{Recursive: true}) {
 		if o.Err != nil {
@@ -291,20 +291,25 @@ func TestMirrorListingErrorIsRetried(t *testing.T) {
 	put(t, a, "src", "sr/", objs)
 	proxy := testbed.NewFaultProxy(t, a.Endpoint())
 	var lists atomic.Int32
-	// The second page request and the next five fail: more than the S3
-	// client's own five attempts, so the task must resume the listing.
+	// The second page request and the next one fail: the task resumes the
+	// listing (--retries 2), and nothing else retries under it (the S3
+	// client sends each request once): exactly two retries, one listing
+	// request each.
 	proxy.Add(&testbed.Fault{Match: func(r *http.Request) bool {
 		if !testbed.IsS3List(r) {
 			return false
 		}
 		n := lists.Add(1)
-		return n >= 2 && n <= 7
+		return n >= 2 && n <= 3
 	}, Status: 500, Code: "InternalError"})
 	r := mirrorRun(t, side{a, proxy.Endpoint()}, direct(b), "--source", "src/sr", "--target", "dst/sr", "--retries", "2")
 	testbed.WantCode(t, r, 0)
-	want(t, r, map[string]int64{"listed": 2500, "copied": 2500, "errors": 0})
-	if r.Num("retries") < 1 || !r.HasLog("warn", "listing failed; resuming") {
+	want(t, r, map[string]int64{"listed": 2500, "copied": 2500, "errors": 0, "retries": 2})
+	if !r.HasLog("warn", "listing failed; resuming") {
 		t.Fatalf("no listing retry reported: %s\n%s", r.Line, tail(r.Stderr))
+	}
+	if n := lists.Load(); n != 5 { // 3 pages of 1,000 keys, 2 failed requests
+		t.Fatalf("%d listing requests, want 5", n)
 	}
 	if got := countObjects(b, "dst"); got != 2500 {
 		t.Fatalf("target holds %d objects, want 2500", got)

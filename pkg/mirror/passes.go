@@ -1,0 +1,92 @@
+package mirror
+
+import (
+	"context"
+
+	"github.com/rs/zerolog"
+
+	"github.com/starrocks-backup/srbackup/pkg/s3conf"
+)
+
+// copyPass copies what differs and keeps the target-only keys for
+// --remove.
+type copyPass struct{ r *run }
+
+func (copyPass) leaveOut(*tally, *Entry) bool { return false }
+
+func (c copyPass) targetOnly(_ context.Context, t *tally, rel string) {
+	r := c.r
+	if !r.o.Remove {
+		return
+	}
+	if t.targetOnly.Load() <= int64(r.o.MaxDelete) {
+		r.candidates = append(r.candidates, rel)
+	} else {
+		r.candidates = nil // over the limit: the run will refuse to delete, no key is needed
+	}
+}
+
+func (c copyPass) differs(ctx context.Context, stop context.CancelCauseFunc, t *tally, j job) {
+	r := c.r
+	log := zerolog.Ctx(ctx)
+	key := r.src.Key(j.src.Key)
+	if r.o.DryRun {
+		t.copied.Add(1)
+		t.bytes.Add(j.src.Size)
+		ev := log.Debug()
+		if t.copied.Load() <= dryRunLogLimit {
+			ev = log.Info()
+		}
+		ev.Str("key", key).Int64("size", j.src.Size).Str("reason", j.reason).Msg("dry run: would copy")
+		return
+	}
+	var size int64
+	err := r.policy(func(attempt int, err error) {
+		log.Debug().Str("key", key).Int("attempt", attempt).Str("error", err.Error()).Msg("copy failed; retrying")
+	}).Do(ctx, func() (err error) {
+		size, err = r.copier.copy(ctx, j.src.Key, j.src.Size)
+		return err
+	})
+	switch {
+	case err == nil:
+		t.copied.Add(1)
+		t.bytes.Add(size)
+		r.rec.consecutive.Store(0)
+		log.Debug().Str("key", key).Int64("size", size).Str("reason", j.reason).Msg("copied")
+	case s3conf.KindOf(err) == s3conf.NoSuchKey:
+		t.vanished.Add(1)
+		log.Warn().Str("key", key).Msg("source object deleted since the listing: not copied")
+	default:
+		r.fail(ctx, stop, t, key, err)
+	}
+}
+
+// verifyPass compares only: whatever differs is a mismatch, and so is a
+// target-only key left by --remove. Source objects written after the run
+// started are left out: the copy pass could not have seen them.
+type verifyPass struct{ r *run }
+
+func (v verifyPass) leaveOut(t *tally, s *Entry) bool {
+	if s.Modified.After(v.r.start) {
+		t.newSince.Add(1)
+		return true
+	}
+	return false
+}
+
+func (v verifyPass) targetOnly(ctx context.Context, t *tally, rel string) {
+	if v.r.o.Remove {
+		v.mismatch(ctx, t, rel, "target-only object left by --remove")
+	}
+}
+
+func (v verifyPass) differs(ctx context.Context, _ context.CancelCauseFunc, t *tally, j job) {
+	v.mismatch(ctx, t, j.src.Key, j.reason)
+}
+
+func (v verifyPass) mismatch(ctx context.Context, t *tally, rel, reason string) {
+	t.mismatches.Add(1)
+	key := v.r.dst.Key(rel)
+	v.r.rec.mismatch(key)
+	zerolog.Ctx(ctx).Error().Str("key", key).Str("reason", reason).Msg("verify: target differs from source")
+}
