@@ -64,13 +64,21 @@ def config(restore: bool = False) -> SrbConfigOperator:
     )
 
 
+def values(task, **keys) -> dict:
+    """XCom references to fields of a task's result (config's values, or an
+    earlier binary's result), for a binary's environment: values(cfg,
+    SRB_FE_DIR="fe_dir") is {"SRB_FE_DIR": cfg.output["fe_dir"]}. The
+    reference also makes the task depend on that one."""
+    return {var: task.output[key] for var, key in keys.items()}
+
+
 def fe_archive(cfg, task_id: str = "fe_archive") -> SrbBinaryOperator:
     """Archive meta/ and conf/ on the FE host (fe-archive)."""
     return SrbBinaryOperator(
         task_id=task_id,
         binary="fe-archive",
-        connections={"SRB_SSH_CONN": cfg.output["fe_ssh_conn_id"]},
-        env={"SRB_FE_DIR": cfg.output["fe_dir"]},
+        connections=values(cfg, SRB_SSH_CONN="fe_ssh_conn_id"),
+        env=values(cfg, SRB_FE_DIR="fe_dir"),
     )
 
 
@@ -80,11 +88,10 @@ def fe_fetch(cfg, archive, task_id: str = "fe_fetch") -> SrbBinaryOperator:
     return SrbBinaryOperator(
         task_id=task_id,
         binary="fe-fetch",
-        connections={"SRB_SSH_CONN": cfg.output["fe_ssh_conn_id"]},
+        connections=values(cfg, SRB_SSH_CONN="fe_ssh_conn_id"),
         env={
-            "SRB_REMOTE_PATH": archive.output["remote_path"],
-            "SRB_SHA256": archive.output["sha256"],
-            "SRB_LOCAL_PATH": cfg.output["local_archive"],
+            **values(archive, SRB_REMOTE_PATH="remote_path", SRB_SHA256="sha256"),
+            **values(cfg, SRB_LOCAL_PATH="local_archive"),
             "SRB_REMOVE_REMOTE": True,
         },
     )
@@ -96,50 +103,36 @@ def s3_upload_fe(cfg, fetch, task_id: str = "upload_fe_archive") -> SrbBinaryOpe
     return SrbBinaryOperator(
         task_id=task_id,
         binary="s3-upload",
-        connections={"SRB_S3_CONN": cfg.output["s3_conn_id"]},
+        connections=values(cfg, SRB_S3_CONN="s3_conn_id"),
         env={
-            "SRB_S3_BUCKET": cfg.output["backup_bucket"],
-            "SRB_S3_KEY": cfg.output["new_archive_key"],
-            "SRB_LOCAL_PATH": fetch.output["local_path"],
-            "SRB_SHA256": fetch.output["sha256"],
+            **values(cfg, SRB_S3_BUCKET="backup_bucket", SRB_S3_KEY="new_archive_key"),
+            **values(fetch, SRB_LOCAL_PATH="local_path", SRB_SHA256="sha256"),
         },
+    )
+
+
+def mirror(cfg, task_id: str, source: str, target: str) -> SrbBinaryOperator:
+    """Mirror one side to the other (mirror --verify): never deletes at the
+    target. A side is "cluster" or "offsite_data" (with its connection)."""
+    conn = {"cluster": "minio_conn_id", "offsite_data": "s3_conn_id"}
+    return SrbBinaryOperator(
+        task_id=task_id,
+        binary="mirror",
+        connections=values(cfg, SRB_SOURCE_CONN=conn[source], SRB_TARGET_CONN=conn[target]),
+        env={**values(cfg, SRB_SOURCE=source, SRB_TARGET=target), "SRB_VERIFY": True},
     )
 
 
 def mirror_backup(cfg, task_id: str = "mirror_data") -> SrbBinaryOperator:
     """Mirror the cluster's bucket (MinIO) to the off-site bucket. Never
     deletes at the target: older FE archives keep every file they reference."""
-    return SrbBinaryOperator(
-        task_id=task_id,
-        binary="mirror",
-        connections={
-            "SRB_SOURCE_CONN": cfg.output["minio_conn_id"],
-            "SRB_TARGET_CONN": cfg.output["s3_conn_id"],
-        },
-        env={
-            "SRB_SOURCE": cfg.output["cluster"],
-            "SRB_TARGET": cfg.output["offsite_data"],
-            "SRB_VERIFY": True,
-        },
-    )
+    return mirror(cfg, task_id, "cluster", "offsite_data")
 
 
 def mirror_restore(cfg, task_id: str = "restore_data") -> SrbBinaryOperator:
     """Mirror the off-site copy back into the original bucket and prefix
     (StarRocks finds its data only there)."""
-    return SrbBinaryOperator(
-        task_id=task_id,
-        binary="mirror",
-        connections={
-            "SRB_SOURCE_CONN": cfg.output["s3_conn_id"],
-            "SRB_TARGET_CONN": cfg.output["minio_conn_id"],
-        },
-        env={
-            "SRB_SOURCE": cfg.output["offsite_data"],
-            "SRB_TARGET": cfg.output["cluster"],
-            "SRB_VERIFY": True,
-        },
-    )
+    return mirror(cfg, task_id, "offsite_data", "cluster")
 
 
 def s3_download_fe(cfg, task_id: str = "download_fe_archive") -> SrbBinaryOperator:
@@ -147,13 +140,14 @@ def s3_download_fe(cfg, task_id: str = "download_fe_archive") -> SrbBinaryOperat
     return SrbBinaryOperator(
         task_id=task_id,
         binary="s3-download",
-        connections={"SRB_S3_CONN": cfg.output["s3_conn_id"]},
-        env={
-            "SRB_S3_BUCKET": cfg.output["backup_bucket"],
-            "SRB_S3_KEY": cfg.output["fe_archive_key"],
-            "SRB_LATEST_UNDER": cfg.output["latest_under"],
-            "SRB_LOCAL_PATH": cfg.output["local_archive"],
-        },
+        connections=values(cfg, SRB_S3_CONN="s3_conn_id"),
+        env=values(
+            cfg,
+            SRB_S3_BUCKET="backup_bucket",
+            SRB_S3_KEY="fe_archive_key",
+            SRB_LATEST_UNDER="latest_under",
+            SRB_LOCAL_PATH="local_archive",
+        ),
     )
 
 
@@ -162,11 +156,10 @@ def fe_extract(cfg, download, task_id: str = "extract_fe_archive") -> SrbBinaryO
     return SrbBinaryOperator(
         task_id=task_id,
         binary="fe-extract",
-        connections={"SRB_SSH_CONN": cfg.output["fe_ssh_conn_id"]},
+        connections=values(cfg, SRB_SSH_CONN="fe_ssh_conn_id"),
         env={
-            "SRB_FE_DIR": cfg.output["fe_dir"],
-            "SRB_LOCAL_PATH": download.output["local_path"],
-            "SRB_RESET_ELECTION_GROUP": cfg.output["reset_election_group"],
+            **values(cfg, SRB_FE_DIR="fe_dir", SRB_RESET_ELECTION_GROUP="reset_election_group"),
+            **values(download, SRB_LOCAL_PATH="local_path"),
         },
     )
 

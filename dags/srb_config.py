@@ -52,38 +52,21 @@ SETTINGS = {
             "minio_conn_id",
             str,
             "minio",
-            "Airflow connection of the cluster's MinIO: login/password = MinIO keys, "
-            "extra endpoint_url = http://minio:9000.",
+            "Connection of the cluster's MinIO (keys, endpoint_url).",
             conn=True,
         ),
         Setting("minio_bucket", str, "starrocks", "Bucket of the StarRocks storage volume."),
         Setting(
-            "minio_prefix",
-            str,
-            "",
-            "Prefix of the storage volume inside the bucket ('' for the whole bucket).",
-            required=False,
+            "minio_prefix", str, "", "Prefix of the storage volume ('' for the whole bucket).", required=False
         ),
-        Setting("s3_conn_id", str, "aws_s3", "Airflow connection of the off-site S3.", conn=True),
+        Setting("s3_conn_id", str, "aws_s3", "Connection of the off-site S3.", conn=True),
         Setting("backup_bucket", str, "starrocks-backup", "Off-site bucket."),
         Setting("data_prefix", str, "data", "Where the data copy lives in the off-site bucket."),
         Setting("fe_prefix", str, "fe", "Where FE archives live in the off-site bucket."),
-        Setting(
-            "fe_ssh_conn_id",
-            str,
-            "starrocks_fe",
-            "Airflow connection of the FE host (ssh), with key_file and host_key extras.",
-            conn=True,
-        ),
+        Setting("fe_ssh_conn_id", str, "starrocks_fe", "Connection of the FE host (ssh).", conn=True),
         Setting("fe_dir", str, "/opt/starrocks/fe", "FE folder on the FE host.", path=True),
-        Setting(
-            "work_dir",
-            str,
-            "/tmp",
-            "Worker folder the FE archive passes through. Fetch and upload (download and extract) "
-            "must see the same folder: one worker, or a shared volume.",
-            path=True,
-        ),
+        # Fetch and upload (download and extract) must see the same folder: one worker, or a shared volume.
+        Setting("work_dir", str, "/tmp", "Worker folder the FE archive passes through.", path=True),
         # starrocks_backup_k8s: pods get endpoints here and keys from a Kubernetes Secret.
         Setting("image", str, "starrocks-backup-airflow:latest", "Image built from Dockerfile.airflow."),
         Setting("namespace", str, "airflow", "Namespace of the pods and of the Secret."),

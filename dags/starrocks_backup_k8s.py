@@ -24,7 +24,7 @@ without error).
 
 from __future__ import annotations
 
-from srb_common import daily, new_dag
+from srb_common import daily, new_dag, values
 from srb_config import K8S_SETTINGS, SrbConfigOperator, params
 from srb_operator import XComPlaceholders, env_value
 
@@ -78,12 +78,9 @@ if KubernetesPodOperator is not None:
         "starrocks_backup_k8s", daily(), __doc__, params(K8S_SETTINGS), ["backup", "kubernetes"]
     ) as starrocks_backup_k8s:
         cfg = SrbConfigOperator(settings=K8S_SETTINGS)
-        ssh_env = {
-            "SRB_SSH_HOST": cfg.output["fe_host"],
-            "SRB_SSH_PORT": cfg.output["fe_port"],
-            "SRB_SSH_USER": cfg.output["fe_user"],
-            "SRB_FE_DIR": cfg.output["fe_dir"],
-        }
+        ssh_env = values(
+            cfg, SRB_SSH_HOST="fe_host", SRB_SSH_PORT="fe_port", SRB_SSH_USER="fe_user", SRB_FE_DIR="fe_dir"
+        )
         archive = SrbPodOperator(
             task_id="fe_archive", cfg=cfg, cmds=["fe-archive"], env=ssh_env, secrets=SSH_SECRETS
         )
@@ -93,14 +90,16 @@ if KubernetesPodOperator is not None:
             cmds=["/bin/sh", "-c", "set -e; fe-fetch; s3-upload"],
             env={
                 **ssh_env,
-                "SRB_REMOTE_PATH": archive.output["remote_path"],
-                "SRB_SHA256": archive.output["sha256"],
+                **values(archive, SRB_REMOTE_PATH="remote_path", SRB_SHA256="sha256"),
                 "SRB_LOCAL_PATH": "/tmp/fe-meta.tar.gz",
                 "SRB_REMOVE_REMOTE": "true",
-                "SRB_S3_ENDPOINT": cfg.output["s3_endpoint"],
-                "SRB_S3_REGION": cfg.output["s3_region"],
-                "SRB_S3_BUCKET": cfg.output["backup_bucket"],
-                "SRB_S3_KEY": cfg.output["new_archive_key"],
+                **values(
+                    cfg,
+                    SRB_S3_ENDPOINT="s3_endpoint",
+                    SRB_S3_REGION="s3_region",
+                    SRB_S3_BUCKET="backup_bucket",
+                    SRB_S3_KEY="new_archive_key",
+                ),
             },
             secrets=SSH_SECRETS + S3_SECRETS,
         )
@@ -109,11 +108,14 @@ if KubernetesPodOperator is not None:
             cfg=cfg,
             cmds=["mirror"],
             env={
-                "SRB_SOURCE_ENDPOINT": cfg.output["minio_endpoint"],
-                "SRB_TARGET_ENDPOINT": cfg.output["s3_endpoint"],
-                "SRB_TARGET_REGION": cfg.output["s3_region"],
-                "SRB_SOURCE": cfg.output["cluster"],
-                "SRB_TARGET": cfg.output["offsite_data"],
+                **values(
+                    cfg,
+                    SRB_SOURCE_ENDPOINT="minio_endpoint",
+                    SRB_TARGET_ENDPOINT="s3_endpoint",
+                    SRB_TARGET_REGION="s3_region",
+                    SRB_SOURCE="cluster",
+                    SRB_TARGET="offsite_data",
+                ),
                 "SRB_VERIFY": "true",
             },
             secrets=[
