@@ -37,20 +37,20 @@ $(TOOLS)/minio:
 # pip freeze from a working install; no constraints server is needed).
 #   venv-airflow3   the newest Airflow 3, with the providers the DAGs use and
 #                   ruff: the scheduler test, `airflow dags test`, the demo
-#   venv-airflow30  the oldest Airflow 3 supported, and venv-airflow2 the
-#                   last Airflow 2: only the DagBag load check (no extra providers)
+#   venv-airflow3-oldest  the oldest Airflow 3 supported, and venv-airflow2
+#                   the last Airflow 2: only the DagBag load check (no extra providers)
 # Each takes about a minute to install on a warm pip cache, two on a cold one.
 PYTHON   ?= python3
 AIRFLOW3  := $(CACHE)/venv-airflow3
-AIRFLOW30 := $(CACHE)/venv-airflow30
+AIRFLOW3_OLDEST := $(CACHE)/venv-airflow3-oldest
 AIRFLOW2  := $(CACHE)/venv-airflow2
 AIRFLOW3_VERSION  := 3.3.2
-AIRFLOW30_VERSION := 3.0.6
+AIRFLOW3_OLDEST_VERSION := 3.1.8
 AIRFLOW2_VERSION  := 2.11.2
 PIP_INSTALL = bin/pip install -q --disable-pip-version-check
 
 .PHONY: airflow-venvs
-airflow-venvs: $(AIRFLOW3)/.installed $(AIRFLOW30)/.installed $(AIRFLOW2)/.installed
+airflow-venvs: $(AIRFLOW3)/.installed $(AIRFLOW3_OLDEST)/.installed $(AIRFLOW2)/.installed
 
 $(AIRFLOW3)/.installed: pkg/testbed/airflow/constraints-airflow3.txt
 	rm -rf $(AIRFLOW3) && $(PYTHON) -m venv $(AIRFLOW3)
@@ -58,9 +58,9 @@ $(AIRFLOW3)/.installed: pkg/testbed/airflow/constraints-airflow3.txt
 	  apache-airflow-providers-standard apache-airflow-providers-cncf-kubernetes ruff
 	touch $@
 
-$(AIRFLOW30)/.installed: pkg/testbed/airflow/constraints-airflow30.txt
-	rm -rf $(AIRFLOW30) && $(PYTHON) -m venv $(AIRFLOW30)
-	$(AIRFLOW30)/$(PIP_INSTALL) -c $< apache-airflow==$(AIRFLOW30_VERSION)
+$(AIRFLOW3_OLDEST)/.installed: pkg/testbed/airflow/constraints-airflow3-oldest.txt
+	rm -rf $(AIRFLOW3_OLDEST) && $(PYTHON) -m venv $(AIRFLOW3_OLDEST)
+	$(AIRFLOW3_OLDEST)/$(PIP_INSTALL) -c $< apache-airflow==$(AIRFLOW3_OLDEST_VERSION)
 	touch $@
 
 # No cncf.kubernetes provider here: the Kubernetes DAG must then define

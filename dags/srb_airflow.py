@@ -1,7 +1,7 @@
 """The Airflow names the StarRocks backup DAGs use, imported once for every supported version.
 
-Public imports only: ``airflow.sdk`` on Airflow 3 (3.1+ exports all of them; 3.0
-lacks a few, which come from their 3.0 homes), the classic modules on 2.11.
+Public imports only: ``airflow.sdk`` on Airflow 3 (3.1 and later), the classic
+modules on 2.11.
 Listed in .airflowignore: a helper module, not a DAG file.
 """
 
@@ -17,7 +17,7 @@ try:  # Airflow 3
         """The connection, looked up at run time (allowed inside a task only)."""
         return Connection.get(conn_id)
 
-except ImportError:  # Airflow 2.11: loads and runs, no longer developed against
+except ImportError:  # Airflow 2.11, for existing installs
     from airflow import DAG
     from airflow.hooks.base import BaseHook
     from airflow.models import BaseOperator, Variable
@@ -31,15 +31,18 @@ except ImportError:  # Airflow 2.11: loads and runs, no longer developed against
         return BaseHook.get_connection(conn_id)
 
 
-try:  # Airflow 3.1+
-    from airflow.sdk.exceptions import AirflowException, AirflowFailException
-except ImportError:  # Airflow 3.0, 2.11
-    from airflow.exceptions import AirflowException, AirflowFailException
-
-try:  # Airflow 3.1+
+# Moved into airflow.sdk after 3.1.
+try:
     from airflow.sdk import CronTriggerTimetable
-except ImportError:  # Airflow 3.0, 2.11
+    from airflow.sdk.exceptions import AirflowFailException
+except ImportError:  # Airflow 3.1, 2.11
+    from airflow.exceptions import AirflowFailException
     from airflow.timetables.trigger import CronTriggerTimetable
+
+try:
+    from airflow.sdk.exceptions import AirflowException
+except ImportError:  # Airflow 2.11
+    from airflow.exceptions import AirflowException
 
 
 def get_variable(key: str) -> str | None:

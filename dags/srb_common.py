@@ -8,7 +8,7 @@ earlier tasks the same way (``archive.output["sha256"]``), so each data
 dependency is stated once, by using the value. Order without data (FE
 metadata before the data copy) is stated with ``>>``.
 
-Loads on Airflow 3 (3.0 and later, developed on the newest) and 2.11.
+Runs on Airflow 3.1 and later (developed on the newest); loads on 2.11.
 Listed in .airflowignore: a helper module, not a DAG file.
 """
 

@@ -19,7 +19,7 @@ const (
 	// Airflow3 is the newest Airflow 3, with the providers the DAGs use.
 	Airflow3 = "airflow3"
 	// Airflow3Oldest is the oldest Airflow 3 the DAGs support (load check).
-	Airflow3Oldest = "airflow30"
+	Airflow3Oldest = "airflow3-oldest"
 	// Airflow2 is the last Airflow 2 (load check).
 	Airflow2 = "airflow2"
 )

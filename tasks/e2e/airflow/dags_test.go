@@ -155,7 +155,7 @@ func TestDAGsLoadOnAirflow3(t *testing.T) {
 }
 
 // The oldest Airflow 3 the README names loads every DAG the same way.
-func TestDAGsLoadOnOldestAirflow3(t *testing.T) { loadWithoutK8s(t, testbed.Airflow3Oldest, "3.0.") }
+func TestDAGsLoadOnOldestAirflow3(t *testing.T) { loadWithoutK8s(t, testbed.Airflow3Oldest, "3.1.") }
 
 // Existing installs on Airflow 2.11 still load the DAGs cleanly.
 func TestDAGsLoadOnAirflow2(t *testing.T) { loadWithoutK8s(t, testbed.Airflow2, "2.11.") }

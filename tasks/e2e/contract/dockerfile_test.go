@@ -118,7 +118,7 @@ func TestDockerfileAgreesWithMakefile(t *testing.T) {
 func TestREADMENamesTestedAirflowVersions(t *testing.T) {
 	mk := readRepoFile(t, "Makefile")
 	readme := readRepoFile(t, "README.md")
-	for _, v := range []string{"AIRFLOW3_VERSION", "AIRFLOW30_VERSION", "AIRFLOW2_VERSION"} {
+	for _, v := range []string{"AIRFLOW3_VERSION", "AIRFLOW3_OLDEST_VERSION", "AIRFLOW2_VERSION"} {
 		version := submatch(t, mk, `(?m)^`+v+`\s*:=\s*(\S+)`, "Makefile")
 		if !strings.Contains(readme, version) {
 			t.Errorf("README does not name Airflow %s (%s in the Makefile)", version, v)
