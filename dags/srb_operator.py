@@ -178,16 +178,22 @@ class SrbBinaryOperator(XComPlaceholders, BaseOperator):
 
     def _run(self, env: dict) -> tuple[int, list[str]]:
         self.log.info("running %s", self.binary)
-        proc = subprocess.Popen(
-            [self.binary],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            errors="replace",
-            start_new_session=True,  # its own process group: on_kill signals it alone
-        )
+        try:
+            proc = subprocess.Popen(
+                [self.binary],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                errors="replace",
+                start_new_session=True,  # its own process group: on_kill signals it alone
+            )
+        except FileNotFoundError:
+            raise AirflowFailException(
+                f"{self.binary} is not on the worker's PATH: install the project's binaries "
+                "(README: The image)"
+            ) from None
         self._proc = proc
         stdout: list[str] = []
 

@@ -152,3 +152,21 @@ func TestBadConfigurationStopsTheRun(t *testing.T) {
 		}
 	}
 }
+
+// A worker without the binaries (an image not built from
+// Dockerfile.airflow) fails the task with one line saying so.
+func TestMissingBinaryIsAClearFailure(t *testing.T) {
+	af, err := testbed.NewAirflow(t.TempDir(), testbed.Airflow3, t.TempDir(),
+		"AIRFLOW_CONN_MINIO=aws://k:s@", "AIRFLOW_CONN_AWS_S3=aws://k:s@", "AIRFLOW_CONN_STARROCKS_FE=ssh://root@fe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, out, err := af.DagsTest(context.Background(), "backup_be", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "mirror is not on the worker's PATH: install the project's binaries"
+	if run.Tasks["config"].State != "success" || run.Tasks["backup_minio_to_s3"].State != "failed" || !strings.Contains(out, want) {
+		t.Fatalf("run %s, tasks %v; want %q:\n%s", run.State, run.Tasks, want, tail(out))
+	}
+}
