@@ -205,14 +205,25 @@ func (s *AirflowServer) WaitDAG(ctx context.Context, dagID string) error {
 	})
 }
 
-// Unpause unpauses the DAG and returns when its next scheduled run is due
-// (nil for a DAG without a schedule).
-func (s *AirflowServer) Unpause(ctx context.Context, dagID string) (*time.Time, error) {
+// Unpause unpauses the DAG.
+func (s *AirflowServer) Unpause(ctx context.Context, dagID string) error {
+	return s.API(ctx, http.MethodPatch, "/api/v2/dags/"+url.PathEscape(dagID), map[string]any{"is_paused": false}, nil)
+}
+
+// NextRun returns when the DAG's next scheduled run is due, once the DAG
+// processor has worked it out (it waits up to a minute for that).
+func (s *AirflowServer) NextRun(ctx context.Context, dagID string) (time.Time, error) {
 	var d struct {
 		NextRunAfter *time.Time `json:"next_dagrun_run_after"`
 	}
-	err := s.API(ctx, http.MethodPatch, "/api/v2/dags/"+url.PathEscape(dagID), map[string]any{"is_paused": false}, &d)
-	return d.NextRunAfter, err
+	err := Poll(ctx, time.Minute, func() (bool, error) {
+		err := s.API(ctx, http.MethodGet, "/api/v2/dags/"+url.PathEscape(dagID), nil, &d)
+		return err == nil && d.NextRunAfter != nil, err
+	})
+	if err != nil {
+		return time.Time{}, err
+	}
+	return *d.NextRunAfter, nil
 }
 
 // DagRuns returns the DAG's runs.

@@ -74,12 +74,16 @@ func TestDAGsUnderTheScheduler(t *testing.T) {
 	// Unpausing the daily backup starts nothing now: its next run is due at
 	// the next 01:00 UTC, not the last interval's at once.
 	unpaused := time.Now()
-	next, err := srv.Unpause(ctx, "starrocks_backup")
+	unpause(t, srv, "starrocks_backup")
+	next, err := srv.NextRun(ctx, "starrocks_backup")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if next == nil || !next.After(unpaused) {
+	if !next.After(unpaused) {
 		t.Fatalf("after unpausing, the next run is due at %v: a run would start at once", next)
+	}
+	if runs, err := srv.DagRuns(ctx, "starrocks_backup"); err != nil || len(runs) != 0 {
+		t.Fatalf("runs right after unpausing: %v (%v)", runs, err)
 	}
 	unpause(t, srv, "starrocks_restore", "backup_be")
 
@@ -278,7 +282,7 @@ func stopMirrorUnderScheduler(t *testing.T, srv *testbed.AirflowServer, bed *tes
 func unpause(t *testing.T, srv *testbed.AirflowServer, ids ...string) {
 	t.Helper()
 	for _, id := range ids {
-		if _, err := srv.Unpause(context.Background(), id); err != nil {
+		if err := srv.Unpause(context.Background(), id); err != nil {
 			t.Fatal(err)
 		}
 	}
