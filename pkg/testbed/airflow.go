@@ -35,21 +35,18 @@ type Airflow struct {
 }
 
 // AirflowVenv returns the virtualenv named venv (Airflow3, Airflow3Oldest,
-// Airflow2), creating it with make when it is missing.
+// Airflow2), made (or remade, when its constraints file changed) by make.
 func AirflowVenv(venv string) (string, error) {
 	cache, err := CacheDir()
 	if err != nil {
 		return "", err
 	}
 	dir := filepath.Join(cache, "venv-"+venv)
-	if _, err := os.Stat(filepath.Join(dir, ".installed")); err == nil {
-		return dir, nil
-	}
 	root, err := Root()
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.Command("make", filepath.Join(dir, ".installed"))
+	cmd := exec.Command("make", "CACHE="+cache, filepath.Join(dir, ".installed"))
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("make %s: %v\n%s", filepath.Join(dir, ".installed"), err, out)
