@@ -1,10 +1,14 @@
 """starrocks_backup_k8s: the starrocks_backup DAG as KubernetesPodOperator tasks.
 
-Each task runs the project's image (Dockerfile.airflow) in its own pod.
+Each binary runs in a pod of the project's image (Dockerfile.airflow).
 Credentials come from the Kubernetes Secret ``starrocks-backup`` (keys below),
 never from the DAG; on EKS with IRSA the S3 keys can be left out and the
-pod's web identity is used. ``do_xcom_push=True``: each binary writes its
-result to /airflow/xcom/return.json, which the operator reads.
+pod's web identity is used. Endpoints, buckets and the image come from the
+Variable ``starrocks_backup_config`` (checked by the first task, ``config``),
+overridden per run by the params. Each binary writes its result to
+/airflow/xcom/return.json, which the operator reads; each field is an XCom of
+its own, and the next pod takes the fields it needs (the archive's path and
+SHA-256) from it.
 
 Fetch and upload share one pod because a pod's files do not outlive it.
 
@@ -20,7 +24,9 @@ without error).
 
 from __future__ import annotations
 
-from srb_common import COMMON_PARAMS, MACROS, START_DATE, Param, from_result
+from srb_common import daily, new_dag, values
+from srb_config import K8S_SETTINGS, SrbConfigOperator, params
+from srb_operator import XComPlaceholders, env_value
 
 try:
     from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
@@ -28,106 +34,95 @@ try:
 except ImportError:  # provider not installed: no DAG here
     KubernetesPodOperator = None
 
-try:
-    from airflow.sdk import DAG
-except ImportError:
-    from airflow import DAG
-
 K8S_SECRET = "starrocks-backup"
 
-PARAMS = {
-    **{
-        k: COMMON_PARAMS[k]
-        for k in ("minio_bucket", "minio_prefix", "backup_bucket", "data_prefix", "fe_prefix", "fe_dir")
-    },
-    "image": Param(
-        "starrocks-backup-airflow:latest", type="string", description="Image built from Dockerfile.airflow."
-    ),
-    "namespace": Param("airflow", type="string", description="Namespace of the pods and of the Secret."),
-    "minio_endpoint": Param("http://minio:9000", type="string"),
-    "s3_endpoint": Param("", type="string", description="Empty for AWS S3."),
-    "s3_region": Param("us-east-1", type="string"),
-    "fe_host": Param("starrocks-fe", type="string"),
-    "fe_port": Param(2222, type="integer"),
-    "fe_user": Param("root", type="string"),
-}
-
-
-def _secret(var: str, key: str) -> Secret:
-    return Secret("env", var, K8S_SECRET, key)
-
-
 if KubernetesPodOperator is not None:
-    SSH_SECRETS = [_secret("SRB_SSH_PRIVATE_KEY", "fe-ssh-private-key"), _secret("SRB_SSH_HOST_KEY", "fe-host-key")]
-    SSH_ENV = {
-        "SRB_SSH_HOST": "{{ params.fe_host }}",
-        "SRB_SSH_PORT": "{{ params.fe_port }}",
-        "SRB_SSH_USER": "{{ params.fe_user }}",
-        "SRB_FE_DIR": "{{ params.fe_dir }}",
-    }
 
-    def pod(task_id: str, cmds: list[str], env: dict, secrets: list) -> KubernetesPodOperator:
-        return KubernetesPodOperator(
-            task_id=task_id,
-            name=task_id.replace("_", "-"),
-            namespace="{{ params.namespace }}",
-            image="{{ params.image }}",
-            cmds=cmds,
-            env_vars={"SRB_LOG_LEVEL": "info", **env},
-            secrets=secrets,
-            do_xcom_push=True,
-            get_logs=True,
-            on_finish_action="delete_pod",
-        )
+    class SrbPodOperator(XComPlaceholders, KubernetesPodOperator):
+        """A pod running binaries of the image; its result (return.json) is the
+        XCom, one XCom per field. Values rendered from XComs (a port, a flag)
+        become the strings Kubernetes wants."""
 
-    with DAG(
-        dag_id="starrocks_backup_k8s",
-        schedule="@daily",
-        start_date=START_DATE,
-        catchup=False,
-        max_active_runs=1,
-        params=PARAMS,
-        user_defined_macros=MACROS,
-        doc_md=__doc__,
-        tags=["starrocks", "backup", "kubernetes"],
+        def __init__(self, *, task_id: str, cfg, cmds: list[str], env: dict, secrets: list, **kwargs):
+            super().__init__(
+                task_id=task_id,
+                name=task_id.replace("_", "-"),
+                namespace=cfg.output["namespace"],
+                image=cfg.output["image"],
+                cmds=cmds,
+                env_vars={"SRB_LOG_LEVEL": "info", **env},
+                secrets=secrets,
+                do_xcom_push=True,
+                multiple_outputs=True,
+                get_logs=True,
+                on_finish_action="delete_pod",
+                **kwargs,
+            )
+
+        def render_template_fields(self, context, jinja_env=None) -> None:
+            super().render_template_fields(context, jinja_env)
+            for var in self.env_vars or []:
+                if var.value is not None and not isinstance(var.value, str):
+                    var.value = env_value(var.value)
+
+    def secret(var: str, key: str) -> Secret:
+        return Secret("env", var, K8S_SECRET, key)
+
+    SSH_SECRETS = [
+        secret("SRB_SSH_PRIVATE_KEY", "fe-ssh-private-key"),
+        secret("SRB_SSH_HOST_KEY", "fe-host-key"),
+    ]
+    S3_SECRETS = [secret("SRB_S3_ACCESS_KEY", "s3-access-key"), secret("SRB_S3_SECRET_KEY", "s3-secret-key")]
+
+    with new_dag(
+        "starrocks_backup_k8s", daily(), __doc__, params(K8S_SETTINGS), ["backup", "kubernetes"]
     ) as starrocks_backup_k8s:
-        archive = pod("fe_archive", ["fe-archive"], SSH_ENV, SSH_SECRETS)
-        fetch_upload = pod(
-            "fe_fetch_upload",
-            ["/bin/sh", "-c", "set -e; fe-fetch; s3-upload"],
-            {
-                **SSH_ENV,
-                "SRB_REMOTE_PATH": from_result("fe_archive", "remote_path"),
-                "SRB_SHA256": from_result("fe_archive", "sha256"),
+        cfg = SrbConfigOperator(settings=K8S_SETTINGS)
+        ssh_env = values(
+            cfg, SRB_SSH_HOST="fe_host", SRB_SSH_PORT="fe_port", SRB_SSH_USER="fe_user", SRB_FE_DIR="fe_dir"
+        )
+        archive = SrbPodOperator(
+            task_id="fe_archive", cfg=cfg, cmds=["fe-archive"], env=ssh_env, secrets=SSH_SECRETS
+        )
+        fetch_upload = SrbPodOperator(
+            task_id="fe_fetch_upload",
+            cfg=cfg,
+            cmds=["/bin/sh", "-c", "set -e; fe-fetch; s3-upload"],
+            env={
+                **ssh_env,
+                **values(archive, SRB_REMOTE_PATH="remote_path", SRB_SHA256="sha256"),
                 "SRB_LOCAL_PATH": "/tmp/fe-meta.tar.gz",
                 "SRB_REMOVE_REMOTE": "true",
-                "SRB_S3_ENDPOINT": "{{ params.s3_endpoint }}",
-                "SRB_S3_REGION": "{{ params.s3_region }}",
-                "SRB_S3_BUCKET": "{{ params.backup_bucket }}",
-                "SRB_S3_KEY": "{{ params.fe_prefix }}/{{ run_stamp(dag_run) }}/fe-meta.tar.gz",
+                **values(
+                    cfg,
+                    SRB_S3_ENDPOINT="s3_endpoint",
+                    SRB_S3_REGION="s3_region",
+                    SRB_S3_BUCKET="backup_bucket",
+                    SRB_S3_KEY="new_archive_key",
+                ),
             },
-            SSH_SECRETS
-            + [
-                _secret("SRB_S3_ACCESS_KEY", "s3-access-key"),
-                _secret("SRB_S3_SECRET_KEY", "s3-secret-key"),
-            ],
+            secrets=SSH_SECRETS + S3_SECRETS,
         )
-        data = pod(
-            "mirror_data",
-            ["mirror"],
-            {
-                "SRB_SOURCE_ENDPOINT": "{{ params.minio_endpoint }}",
-                "SRB_TARGET_ENDPOINT": "{{ params.s3_endpoint }}",
-                "SRB_TARGET_REGION": "{{ params.s3_region }}",
-                "SRB_SOURCE": "{{ location(params.minio_bucket, params.minio_prefix) }}",
-                "SRB_TARGET": "{{ location(params.backup_bucket, params.data_prefix) }}",
+        data = SrbPodOperator(
+            task_id="mirror_data",
+            cfg=cfg,
+            cmds=["mirror"],
+            env={
+                **values(
+                    cfg,
+                    SRB_SOURCE_ENDPOINT="minio_endpoint",
+                    SRB_TARGET_ENDPOINT="s3_endpoint",
+                    SRB_TARGET_REGION="s3_region",
+                    SRB_SOURCE="cluster",
+                    SRB_TARGET="offsite_data",
+                ),
                 "SRB_VERIFY": "true",
             },
-            [
-                _secret("SRB_SOURCE_ACCESS_KEY", "minio-access-key"),
-                _secret("SRB_SOURCE_SECRET_KEY", "minio-secret-key"),
-                _secret("SRB_TARGET_ACCESS_KEY", "s3-access-key"),
-                _secret("SRB_TARGET_SECRET_KEY", "s3-secret-key"),
+            secrets=[
+                secret("SRB_SOURCE_ACCESS_KEY", "minio-access-key"),
+                secret("SRB_SOURCE_SECRET_KEY", "minio-secret-key"),
+                secret("SRB_TARGET_ACCESS_KEY", "s3-access-key"),
+                secret("SRB_TARGET_SECRET_KEY", "s3-secret-key"),
             ],
         )
-        archive >> fetch_upload >> data
+        fetch_upload >> data

@@ -10,6 +10,7 @@ part of the job with the project's binaries.
 - restore_starrocks_fe: download, then extract safely (the seed ran tar -x
   over the live meta/).
 
+Configured like starrocks_backup (the Variable ``starrocks_backup_config``).
 For a consistent backup prefer starrocks_backup, which runs the FE part and
 the data part in the order StarRocks needs.
 """
@@ -17,49 +18,31 @@ the data part in the order StarRocks needs.
 from __future__ import annotations
 
 from srb_common import (
-    COMMON_PARAMS,
-    RESTORE_PARAMS,
-    confirm_restore,
-    dag,
+    backup_dag,
+    config,
     fe_archive,
     fe_extract,
     fe_fetch,
     mirror_backup,
     mirror_restore,
     remove_local_archive,
+    restore_dag,
     s3_download_fe,
     s3_upload_fe,
 )
 
-with dag(
-    "backup_be", schedule="@daily", doc=__doc__, params=COMMON_PARAMS, tags=["backup", "seed"]
-) as backup_be:
-    mirror_backup("backup_minio_to_s3")
+with backup_dag("backup_be", __doc__, ["seed"]) as backup_be:
+    mirror_backup(config(), "backup_minio_to_s3")
 
-with dag(
-    "restore_be",
-    schedule=None,
-    doc=__doc__,
-    params={**COMMON_PARAMS, **RESTORE_PARAMS},
-    tags=["restore", "seed"],
-) as restore_be:
-    confirm_restore() >> mirror_restore("restore_be")
+with restore_dag("restore_be", __doc__, ["seed"]) as restore_be:
+    mirror_restore(config(restore=True), "restore_be")
 
-with dag(
-    "backup_starrocks_fe", schedule="@daily", doc=__doc__, params=COMMON_PARAMS, tags=["backup", "seed"]
-) as backup_starrocks_fe:
-    archive = fe_archive("backup_and_copy")
-    fetch = fe_fetch("backup_and_copy", task_id="copy_zip")
-    upload = s3_upload_fe("copy_zip", task_id="upload_to_s3")
-    archive >> fetch >> upload >> remove_local_archive().as_teardown(setups=fetch)
+with backup_dag("backup_starrocks_fe", __doc__, ["seed"]) as backup_starrocks_fe:
+    cfg = config()
+    fetch = fe_fetch(cfg, fe_archive(cfg, "backup_and_copy"), "copy_zip")
+    s3_upload_fe(cfg, fetch, "upload_to_s3") >> remove_local_archive(cfg, setup=fetch)
 
-with dag(
-    "restore_starrocks_fe",
-    schedule=None,
-    doc=__doc__,
-    params={**COMMON_PARAMS, **RESTORE_PARAMS},
-    tags=["restore", "seed"],
-) as restore_starrocks_fe:
-    download = s3_download_fe("download_from_s3")
-    extract = fe_extract("download_from_s3", task_id="extract_on_starrocks")
-    confirm_restore() >> download >> extract >> remove_local_archive().as_teardown(setups=download)
+with restore_dag("restore_starrocks_fe", __doc__, ["seed"]) as restore_starrocks_fe:
+    cfg = config(restore=True)
+    download = s3_download_fe(cfg, "download_from_s3")
+    fe_extract(cfg, download, "extract_on_starrocks") >> remove_local_archive(cfg, setup=download)

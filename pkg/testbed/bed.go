@@ -2,10 +2,12 @@ package testbed
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -88,7 +90,8 @@ func (b *Bed) Stop() {
 }
 
 // AirflowEnv returns the DAGs' connections as AIRFLOW_CONN_* variables,
-// with the ids the DAG params default to.
+// with the ids the configuration defaults to, and the configuration Variable
+// as AIRFLOW_VAR_STARROCKS_BACKUP_CONFIG (see Config).
 func (b *Bed) AirflowEnv() []string {
 	aws := func(m *MinIO) string {
 		return fmt.Sprintf("aws://%s:%s@/?endpoint_url=%s&region_name=us-east-1",
@@ -98,17 +101,61 @@ func (b *Bed) AirflowEnv() []string {
 		"AIRFLOW_CONN_MINIO=" + aws(b.Cluster),
 		"AIRFLOW_CONN_AWS_S3=" + aws(b.Offsite),
 		"AIRFLOW_CONN_STARROCKS_FE=" + b.SSHD.ConnURI(),
+		"AIRFLOW_VAR_STARROCKS_BACKUP_CONFIG=" + b.Config(),
 	}
 }
 
-// Conf returns the DAG run conf for this Bed (params that differ from the
-// defaults), plus extra.
-func (b *Bed) Conf(extra map[string]any) map[string]any {
-	c := map[string]any{"fe_dir": b.FE.Dir, "work_dir": b.WorkDir}
-	for k, v := range extra {
-		c[k] = v
+// ConnectionCommands returns `airflow connections add` commands (their
+// arguments) that store the DAGs' connections in the metadata database, in
+// the forms the README shows: --conn-type aws and ssh (on an install without
+// the amazon and ssh providers Airflow stores both as type generic), and
+// --conn-uri, which keeps its type.
+func (b *Bed) ConnectionCommands() [][]string {
+	extra := func(v map[string]any) string {
+		j, _ := json.Marshal(v)
+		return string(j)
 	}
-	return c
+	return [][]string{
+		{"connections", "add", "minio", "--conn-type", "aws", "--conn-login", b.Cluster.AccessKey,
+			"--conn-password", b.Cluster.SecretKey, "--conn-extra", extra(map[string]any{"endpoint_url": b.Cluster.Endpoint()})},
+		{"connections", "add", "aws_s3", "--conn-uri", fmt.Sprintf("aws://%s:%s@/?endpoint_url=%s&region_name=us-east-1",
+			url.QueryEscape(b.Offsite.AccessKey), url.QueryEscape(b.Offsite.SecretKey), url.QueryEscape(b.Offsite.Endpoint()))},
+		{"connections", "add", "starrocks_fe", "--conn-type", "ssh", "--conn-host", b.SSHD.Host,
+			"--conn-port", strconv.Itoa(b.SSHD.Port), "--conn-login", b.SSHD.User,
+			"--conn-extra", extra(map[string]any{"key_file": b.SSHD.KeyFile, "host_key": b.SSHD.HostKeyBase64()})},
+	}
+}
+
+// Config returns the value of the Variable starrocks_backup_config for
+// this Bed: the settings that differ from the defaults.
+func (b *Bed) Config() string {
+	j, _ := json.Marshal(map[string]any{"fe_dir": b.FE.Dir, "work_dir": b.WorkDir})
+	return string(j)
+}
+
+// PodConfig returns the Variable starrocks_backup_config for the
+// Kubernetes DAG on this Bed (endpoints and the FE host; keys come from the
+// Secret, see PodSecret).
+func (b *Bed) PodConfig() string {
+	j, _ := json.Marshal(map[string]any{
+		"fe_dir": b.FE.Dir, "minio_endpoint": b.Cluster.Endpoint(), "s3_endpoint": b.Offsite.Endpoint(),
+		"fe_host": b.SSHD.Host, "fe_port": b.SSHD.Port, "fe_user": b.SSHD.User,
+	})
+	return string(j)
+}
+
+// PodSecret returns the Kubernetes Secret starrocks-backup the Kubernetes
+// DAG's pods read their credentials from, for this Bed.
+func (b *Bed) PodSecret() (map[string]string, error) {
+	key, err := os.ReadFile(b.SSHD.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{
+		"minio-access-key": b.Cluster.AccessKey, "minio-secret-key": b.Cluster.SecretKey,
+		"s3-access-key": b.Offsite.AccessKey, "s3-secret-key": b.Offsite.SecretKey,
+		"fe-ssh-private-key": string(key), "fe-host-key": b.SSHD.HostKey,
+	}, nil
 }
 
 // Secrets returns every secret of the Bed, which must appear in no log.

@@ -95,7 +95,7 @@ func (s Scenario) Run(ctx context.Context, bed *Bed, af *Airflow) (*Outcome, err
 
 	logf("backup: airflow dags test starrocks_backup")
 	start := time.Now()
-	run, out, err := af.DagsTest(ctx, "starrocks_backup", bed.Conf(nil))
+	run, out, err := af.DagsTest(ctx, "starrocks_backup", nil)
 	o.Backup, o.BackupTime = run, time.Since(start)
 	output("backup", out)
 	if err != nil {
@@ -126,7 +126,7 @@ func (s Scenario) Run(ctx context.Context, bed *Bed, af *Airflow) (*Outcome, err
 
 	if s.TryUnconfirmed {
 		logf("restore without confirm (must refuse)")
-		run, out, err := af.DagsTest(ctx, "starrocks_restore", bed.Conf(nil))
+		run, out, err := af.DagsTest(ctx, "starrocks_restore", nil)
 		o.Unconfirmed = run
 		output("restore-unconfirmed", out)
 		if err != nil {
@@ -141,7 +141,7 @@ func (s Scenario) Run(ctx context.Context, bed *Bed, af *Airflow) (*Outcome, err
 
 	logf("restore: airflow dags test starrocks_restore (confirm=true)")
 	start = time.Now()
-	run, out, err = af.DagsTest(ctx, "starrocks_restore", bed.Conf(map[string]any{"confirm": true}))
+	run, out, err = af.DagsTest(ctx, "starrocks_restore", map[string]any{"confirm": true})
 	o.Restore, o.RestoreTime = run, time.Since(start)
 	output("restore", out)
 	if err != nil {

@@ -1,34 +1,36 @@
 """Load the project's DAGs in the current Airflow and describe them as JSON.
 
-Usage: python check_dags.py DAGS_FOLDER
-Prints one JSON object: {"airflow": version, "import_errors": {...},
-"dags": {dag_id: {"schedule": str, "catchup": bool, "start_date": iso,
-"tasks": {task_id: {"operator": name, "binaries": [...], "env": [...],
-"is_teardown": bool}}}}}.
-A binary is what a task runs: a BashOperator's one-word bash_command, or the
-commands of a KubernetesPodOperator (also inside "sh -c").
+Usage: python check_dags.py DAGS_FOLDER   (with AIRFLOW__CORE__LOAD_EXAMPLES=False)
+Prints one JSON object: {"airflow": version, "import_errors": {...}, "files": [files parsed],
+"dags": {dag_id: {"schedule": str, "timetable": {...}, "catchup": bool, "start_date": iso,
+"params": [...], "tasks": {task_id: {"operator", "binaries", "env", "xcom_env", "connections",
+"secrets", "upstream", "is_teardown", "is_setup", "command"}}}}}.
+A binary is what a task runs: SrbBinaryOperator's binary, or the commands of a
+KubernetesPodOperator (also inside "sh -c"). An XCom reference among a task's
+values is described as "task_id.key".
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 
 import airflow
 
-try:
+try:  # Airflow 3
     from airflow.dag_processing.dagbag import DagBag
-except ImportError:
+except ImportError:  # Airflow 2
     from airflow.models.dagbag import DagBag
 
 WORD = re.compile(r"^[a-z][a-z0-9-]*$")
 
 
 def binaries(task) -> list[str]:
-    cmd = getattr(task, "bash_command", None)
-    if isinstance(cmd, str):
-        return [cmd] if WORD.match(cmd.strip()) else []
+    binary = getattr(task, "binary", None)
+    if isinstance(binary, str):
+        return [binary]
     cmds = getattr(task, "cmds", None) or []
     found = []
     if cmds and cmds[0] in ("/bin/sh", "sh", "/bin/bash", "bash") and len(cmds) > 2:
@@ -41,22 +43,48 @@ def binaries(task) -> list[str]:
     return found
 
 
-def env_keys(task) -> list[str]:
+def describe(value):
+    """A value, or "task_id.key" for an XCom reference."""
+    op = getattr(value, "operator", None)
+    if op is not None and hasattr(value, "key"):
+        return f"{op.task_id}.{value.key}"
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return repr(value)
+
+
+def env_of(task) -> dict:
     env = getattr(task, "env", None)
     if env is None:
         env = getattr(task, "env_vars", None)
-    if isinstance(env, dict):
-        return sorted(env)
     if isinstance(env, list):  # k8s V1EnvVar list
-        return sorted(e.name for e in env)
-    return []
+        env = {e.name: e.value for e in env}
+    return {k: describe(v) for k, v in (env or {}).items()}
+
+
+def timetable_of(dag) -> dict:
+    tt = getattr(dag, "timetable", None)
+    return {
+        "class": type(tt).__name__,
+        "description": getattr(tt, "description", None),
+        # Airflow 3.3 keeps the SDK's attrs classes in the DagBag; earlier ones the core classes.
+        "expression": getattr(tt, "expression", getattr(tt, "_expression", None)),
+        "run_immediately": describe(getattr(tt, "run_immediately", getattr(tt, "_run_immediately", None))),
+    }
 
 
 def main() -> None:
     folder = sys.argv[1]
     sys.path.insert(0, folder)  # as Airflow does for its dags folder
-    bag = DagBag(dag_folder=folder, include_examples=False)
-    out = {"airflow": airflow.__version__, "import_errors": dict(bag.import_errors), "dags": {}}
+    if os.environ.get("AIRFLOW__CORE__LOAD_EXAMPLES", "").lower() != "false":
+        sys.exit("set AIRFLOW__CORE__LOAD_EXAMPLES=False")
+    bag = DagBag(dag_folder=folder)
+    out = {
+        "airflow": airflow.__version__,
+        "import_errors": dict(bag.import_errors),
+        "files": sorted(os.path.basename(s.file) for s in bag.dagbag_stats),
+        "dags": {},
+    }
     for dag_id, dag in sorted(bag.dags.items()):
         schedule = getattr(dag, "schedule", None)
         if schedule is None:
@@ -66,13 +94,17 @@ def main() -> None:
             tasks[t.task_id] = {
                 "operator": type(t).__name__,
                 "binaries": binaries(t),
-                "env": env_keys(t),
+                "env": env_of(t),
+                "connections": {k: describe(v) for k, v in (getattr(t, "connections", None) or {}).items()},
                 "secrets": sorted(s.deploy_target for s in getattr(t, "secrets", []) or []),
+                "upstream": sorted(t.upstream_task_ids),
                 "is_teardown": bool(getattr(t, "is_teardown", False)),
-                "bash_command": getattr(t, "bash_command", None),
+                "is_setup": bool(getattr(t, "is_setup", False)),
+                "command": getattr(t, "bash_command", None),
             }
         out["dags"][dag_id] = {
             "schedule": None if schedule is None else str(schedule),
+            "timetable": timetable_of(dag),
             "catchup": bool(dag.catchup),
             "start_date": dag.start_date.isoformat() if dag.start_date else None,
             "params": sorted(dag.params.keys()),

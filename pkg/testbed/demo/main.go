@@ -59,7 +59,7 @@ func run(bin, out string) int {
 		}
 		fmt.Printf("\nlogs: %s (airflow-*.log: the DAG runs; bed/: MinIO and sshd)\n", logDir)
 	}()
-	af, err := testbed.NewAirflow(filepath.Join(logDir, "airflow-home"), 3, binDir, bed.AirflowEnv()...)
+	af, err := testbed.NewAirflow(filepath.Join(logDir, "airflow-home"), testbed.Airflow3, binDir, bed.AirflowEnv()...)
 	if err != nil {
 		return fail(err)
 	}

@@ -35,7 +35,7 @@ func str(m map[string]any, k string) string {
 func TestBackupThenRestoreThroughAirflow(t *testing.T) {
 	ctx := context.Background()
 	bed := testbed.NewBed(t)
-	af := testbed.NewAirflowT(t, 3, bed.AirflowEnv()...)
+	af := testbed.NewAirflowT(t, testbed.Airflow3, bed.AirflowEnv()...)
 	outputs := map[string]string{}
 	var afterBackup struct {
 		remoteArchive string
@@ -94,7 +94,7 @@ func TestBackupThenRestoreThroughAirflow(t *testing.T) {
 	}
 
 	// The unconfirmed restore refused before touching anything.
-	if o.Unconfirmed.State != "failed" || o.Unconfirmed.Tasks["confirm"].State != "failed" || o.Unconfirmed.Tasks["restore_data"].State == "success" {
+	if o.Unconfirmed.State != "failed" || o.Unconfirmed.Tasks["config"].State != "failed" || o.Unconfirmed.Tasks["restore_data"].State == "success" {
 		t.Fatalf("unconfirmed restore: run %s, tasks %v", o.Unconfirmed.State, o.Unconfirmed.Tasks)
 	}
 	if o.UnconfirmedWrote != 0 {

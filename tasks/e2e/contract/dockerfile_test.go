@@ -112,3 +112,19 @@ func TestDockerfileAgreesWithMakefile(t *testing.T) {
 		t.Fatal("make build must build ./tasks/...")
 	}
 }
+
+// The README names the Airflow versions the tests run (the Makefile's
+// pins): the image's, the oldest Airflow 3 and the Airflow 2 checked.
+func TestREADMENamesTestedAirflowVersions(t *testing.T) {
+	mk := readRepoFile(t, "Makefile")
+	readme := readRepoFile(t, "README.md")
+	for _, v := range []string{"AIRFLOW3_VERSION", "AIRFLOW3_OLDEST_VERSION", "AIRFLOW2_VERSION"} {
+		version := submatch(t, mk, `(?m)^`+v+`\s*:=\s*(\S+)`, "Makefile")
+		if !strings.Contains(readme, version) {
+			t.Errorf("README does not name Airflow %s (%s in the Makefile)", version, v)
+		}
+	}
+	if !strings.Contains(readme, "apache/airflow:"+submatch(t, mk, `(?m)^AIRFLOW3_VERSION\s*:=\s*(\S+)`, "Makefile")) {
+		t.Error("README does not name the image's Airflow version")
+	}
+}

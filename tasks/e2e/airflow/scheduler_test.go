@@ -1,0 +1,377 @@
+//go:build e2e
+
+package airflow_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/starrocks-backup/srbackup/pkg/testbed"
+)
+
+// runTimeout bounds one DAG run on a loaded two-core machine: generous,
+// since it only ends a broken test.
+const runTimeout = 6 * time.Minute
+
+// The DAGs under a real Airflow, as an operator runs them: API server,
+// scheduler (LocalExecutor) and DAG processor on SQLite; connections and the
+// configuration Variable stored in the metadata database through the CLI
+// (two of the connections of type generic, as a plain install stores them);
+// runs triggered, watched, cleared and stopped through the REST API.
+func TestDAGsUnderTheScheduler(t *testing.T) {
+	began := time.Now()
+	ctx := context.Background()
+	bed := testbed.NewBed(t)
+	af := testbed.NewAirflowT(t, testbed.Airflow3) // no AIRFLOW_CONN_* variables: connections live in the database
+	srv := af.ServeT(t)
+	cli := func(args ...string) string {
+		t.Helper()
+		out, err := af.Run(ctx, args...)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return out
+	}
+	for _, c := range bed.ConnectionCommands() {
+		cli(c...)
+	}
+	// A plain install has no amazon or ssh provider: --conn-type aws and ssh
+	// are stored as generic, and the binaries must take them.
+	for id, want := range map[string]string{"minio": "generic", "starrocks_fe": "generic", "aws_s3": "aws"} {
+		var conns []struct {
+			ConnType string `json:"conn_type"`
+		}
+		if err := json.Unmarshal([]byte(lastLine(cli("connections", "get", id, "-o", "json"))), &conns); err != nil || len(conns) != 1 || conns[0].ConnType != want {
+			t.Fatalf("connection %s stored as %+v (%v), want type %s", id, conns, err, want)
+		}
+	}
+	cli("variables", "set", "starrocks_backup_config", bed.Config())
+	objects, _, err := testbed.SeedStarRocksTree(ctx, bed.Cluster.Client(), testbed.BedClusterBucket,
+		testbed.TreeSpec{Partitions: 4, DataFiles: 4, MaxData: 64 << 10, MetaFiles: 2, LogFiles: 1, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := testbed.BucketDigest(ctx, bed.Cluster.Client(), testbed.BedClusterBucket, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"starrocks_backup", "starrocks_restore", "backup_be"} {
+		if err := srv.WaitDAG(ctx, id); err != nil {
+			t.Fatalf("DAG %s never parsed: %v", id, err)
+		}
+	}
+
+	// Unpausing the daily backup starts nothing now: its next run is due at
+	// the next 01:00 UTC, not the last interval's at once.
+	unpaused := time.Now()
+	unpause(t, srv, "starrocks_backup")
+	next, err := srv.NextRun(ctx, "starrocks_backup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !next.After(unpaused) {
+		t.Fatalf("after unpausing, the next run is due at %v: a run would start at once", next)
+	}
+	if runs, err := srv.DagRuns(ctx, "starrocks_backup"); err != nil || len(runs) != 0 {
+		t.Fatalf("runs right after unpausing: %v (%v)", runs, err)
+	}
+	unpause(t, srv, "starrocks_restore", "backup_be")
+
+	backupRunID := backupUnderScheduler(t, srv, bed, objects)
+	renderWithoutDatabaseConnections(t, af, backupRunID)
+	restoreClearedUnderScheduler(t, srv, bed, before)
+	stopMirrorUnderScheduler(t, srv, bed)
+	t.Logf("the scheduler test took %s", time.Since(began).Round(time.Second))
+}
+
+// A backup run triggered through the REST API: every task succeeds, the
+// results are XComs (each field its own XCom too), the UI's rendered view
+// shows connection ids and never a secret.
+func backupUnderScheduler(t *testing.T, srv *testbed.AirflowServer, bed *testbed.Bed, objects int) string {
+	ctx := context.Background()
+	runID, err := srv.Trigger(ctx, "starrocks_backup", map[string]any{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := srv.WaitRun(ctx, "starrocks_backup", runID, runTimeout)
+	tis := taskStates(t, srv, "starrocks_backup", runID)
+	if err != nil || run.State != "success" {
+		t.Fatalf("backup run %s (%v): %v", run.State, err, tis)
+	}
+	for _, task := range []string{"config", "fe_archive", "fe_fetch", "upload_fe_archive", "mirror_data", "remove_local_archive"} {
+		if tis[task].StateOf() != "success" {
+			t.Fatalf("backup task %s: %q", task, tis[task].StateOf())
+		}
+	}
+	archive := xcomMap(t, srv, "starrocks_backup", runID, "fe_archive", "return_value")
+	upload := xcomMap(t, srv, "starrocks_backup", runID, "upload_fe_archive", "return_value")
+	mirror := xcomMap(t, srv, "starrocks_backup", runID, "mirror_data", "return_value")
+	sha, _ := srv.XCom(ctx, "starrocks_backup", runID, "fe_fetch", "sha256")
+	if archive["sha256"] == nil || sha != archive["sha256"] || upload["sha256"] != archive["sha256"] {
+		t.Fatalf("the archive's digest did not travel intact: archive %v, fetch %v, upload %v", archive["sha256"], sha, upload["sha256"])
+	}
+	if mirror["copied"] != float64(objects) || mirror["errors"] != float64(0) || mirror["verified"] != true {
+		t.Fatalf("mirror_data result %v, want %d objects copied and verified", mirror, objects)
+	}
+	// The rendered view (stored by the task at run time) shows the
+	// connection ids and the values that came through XCom.
+	fetch := tis["fe_fetch"].RenderedFields
+	if !strings.Contains(fmt.Sprint(fetch["connections"]), "starrocks_fe") || !strings.Contains(fmt.Sprint(fetch["env"]), fmt.Sprint(archive["remote_path"])) {
+		t.Fatalf("fe_fetch rendered fields %v: want the connection id and the archive's path", fetch)
+	}
+	noSecrets(t, srv, bed, "starrocks_backup", runID, tis)
+	return runID
+}
+
+// `airflow tasks render` works where the connections are only in the
+// metadata database (which the CLI does not read connections from) and
+// prints no secret: connections are read at run time, XCom inputs show as
+// references.
+func renderWithoutDatabaseConnections(t *testing.T, af *testbed.Airflow, runID string) {
+	for _, task := range []string{"fe_fetch", "upload_fe_archive", "mirror_data"} {
+		out, err := af.Run(context.Background(), "tasks", "render", "starrocks_backup", task, runID)
+		if err != nil || !strings.Contains(out, "<XCom config.") || !strings.Contains(out, "property: connections") {
+			t.Fatalf("airflow tasks render starrocks_backup %s: %v\n%s", task, err, out)
+		}
+	}
+}
+
+// A restore whose data step fails (the cluster's bucket is gone): the task
+// fails with its JSON result in the XCom "result" and the binary's error at
+// error level in the log; once the bucket is back, clearing the failed
+// task re-runs it and the rest of the run, and the data comes back intact.
+func restoreClearedUnderScheduler(t *testing.T, srv *testbed.AirflowServer, bed *testbed.Bed, before map[string]string) {
+	ctx := context.Background()
+	cluster := bed.Cluster.Client()
+	if err := testbed.EmptyBucket(ctx, cluster, testbed.BedClusterBucket); err != nil {
+		t.Fatal(err)
+	}
+	if err := cluster.RemoveBucket(ctx, testbed.BedClusterBucket); err != nil {
+		t.Fatal(err)
+	}
+	runID, err := srv.Trigger(ctx, "starrocks_restore", map[string]any{"confirm": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := srv.WaitRun(ctx, "starrocks_restore", runID, runTimeout)
+	tis := taskStates(t, srv, "starrocks_restore", runID)
+	if err != nil || run.State != "failed" || tis["restore_data"].StateOf() != "failed" || tis["extract_fe_archive"].StateOf() == "success" {
+		t.Fatalf("restore into a missing bucket: run %s (%v), tasks %v", run.State, err, tis)
+	}
+	result := xcomMap(t, srv, "starrocks_restore", runID, "restore_data", "result")
+	if result["status"] != "error" || !strings.Contains(fmt.Sprint(result["error"]), testbed.BedClusterBucket) {
+		t.Fatalf("the failed task's XCom result: %v", result)
+	}
+	logs, err := srv.TaskLog(ctx, "starrocks_restore", runID, "restore_data", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The binary's own last log line (message "task finished"), not only the
+	// operator's summary, is an error in Airflow's log.
+	if !hasLog(logs, "error", "task finished", "exit_code=1", fmt.Sprint(result["error"])) {
+		t.Fatalf("the binary's error is not an error-level line of the task log:\n%s", logText(logs))
+	}
+
+	if err := bed.Cluster.MakeBucket(ctx, testbed.BedClusterBucket, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.ClearFailed(ctx, "starrocks_restore", runID, "restore_data"); err != nil {
+		t.Fatal(err)
+	}
+	if err := testbed.Poll(ctx, time.Minute, func() (bool, error) {
+		r, err := srv.DagRun(ctx, "starrocks_restore", runID)
+		return err == nil && r.State != "failed", nil
+	}); err != nil {
+		t.Fatalf("the cleared run never left the failed state: %v", err)
+	}
+	run, err = srv.WaitRun(ctx, "starrocks_restore", runID, runTimeout)
+	tis = taskStates(t, srv, "starrocks_restore", runID)
+	if err != nil || run.State != "success" || tis["restore_data"].TryNumber != 2 || tis["extract_fe_archive"].StateOf() != "success" {
+		t.Fatalf("cleared restore: run %s (%v), tasks %v", run.State, err, tis)
+	}
+	after, err := testbed.BucketDigest(ctx, cluster, testbed.BedClusterBucket, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := testbed.DiffDigests(before, after); d != "" {
+		t.Fatalf("restored bucket differs: %s", d)
+	}
+	noSecrets(t, srv, bed, "starrocks_restore", runID, tis)
+}
+
+// A run marked failed while mirror copies: Airflow stops the task, the
+// binary gets SIGTERM, exits 130, and leaves nothing behind: no multipart
+// upload at the target, no partial object, no temp files.
+func stopMirrorUnderScheduler(t *testing.T, srv *testbed.AirflowServer, bed *testbed.Bed) {
+	ctx := context.Background()
+	// One new 70 MiB segment: mirror copies it as a multipart upload, whose
+	// part uploads the proxy holds until the request is cancelled.
+	if _, _, err := testbed.SeedStarRocksTree(ctx, bed.Cluster.Client(), testbed.BedClusterBucket,
+		testbed.TreeSpec{Segments: []int64{70 << 20}, Seed: 9}); err != nil {
+		t.Fatal(err)
+	}
+	proxy := testbed.NewFaultProxy(t, bed.Offsite.Endpoint())
+	uploading := make(chan struct{}, 16)
+	release := make(chan struct{})
+	defer close(release)
+	proxy.Add(&testbed.Fault{Match: isPartUpload, Before: func(r *http.Request) {
+		uploading <- struct{}{}
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}})
+	slow, _ := json.Marshal(map[string]any{"conn_type": "aws", "login": bed.Offsite.AccessKey, "password": bed.Offsite.SecretKey,
+		"extra": map[string]any{"endpoint_url": proxy.Endpoint()}})
+	if out, err := srv.Run(ctx, "connections", "add", "aws_s3_slow", "--conn-json", string(slow)); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	runID, err := srv.Trigger(ctx, "backup_be", map[string]any{"s3_conn_id": "aws_s3_slow"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-uploading:
+	case <-time.After(runTimeout):
+		t.Fatalf("mirror never started its multipart upload: %v", taskStates(t, srv, "backup_be", runID))
+	}
+	if n := incompleteUploads(t, bed); n == 0 {
+		t.Fatal("no multipart upload in progress while mirror copies: the check below would prove nothing")
+	}
+	if err := srv.SetRunState(ctx, "backup_be", runID, "failed"); err != nil {
+		t.Fatal(err)
+	}
+	// The task's log ends with the binary's exit code once it has stopped.
+	var logs []map[string]any
+	err = testbed.Poll(ctx, 3*time.Minute, func() (bool, error) {
+		logs, err = srv.TaskLog(ctx, "backup_be", runID, "backup_minio_to_s3", 1)
+		return err == nil && hasLog(logs, "error", "mirror failed (exit code "), nil
+	})
+	if err != nil || !hasLog(logs, "error", "mirror failed (exit code 130, cancelled") || !hasLog(logs, "error", "task finished", "exit_code=130") {
+		t.Fatalf("mirror did not exit 130 after the run was marked failed (%v):\n%s", err, logText(logs))
+	}
+	if n := incompleteUploads(t, bed); n != 0 {
+		t.Fatalf("%d multipart uploads left at the target", n)
+	}
+	var partial []string
+	for o := range bed.Offsite.Client().ListObjects(ctx, testbed.BedBackupBucket, minio.ListObjectsOptions{Prefix: "data/", Recursive: true}) {
+		if o.Size >= 70<<20 {
+			partial = append(partial, o.Key)
+		}
+	}
+	if len(partial) > 0 {
+		t.Fatalf("the interrupted copy left %v at the target", partial)
+	}
+	tmp, _ := filepath.Glob(filepath.Join(srv.Home, "tmp", "srb-*"))
+	work, _ := os.ReadDir(bed.WorkDir)
+	if len(tmp) > 0 || len(work) > 0 {
+		t.Fatalf("temp files left: %v, worker folder %v", tmp, work)
+	}
+}
+
+func unpause(t *testing.T, srv *testbed.AirflowServer, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		if err := srv.Unpause(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func isPartUpload(r *http.Request) bool {
+	return r.Method == http.MethodPut && r.URL.Query().Has("partNumber") && r.URL.Query().Has("uploadId")
+}
+
+func incompleteUploads(t *testing.T, bed *testbed.Bed) int {
+	t.Helper()
+	n := 0
+	for u := range bed.Offsite.Client().ListIncompleteUploads(context.Background(), testbed.BedBackupBucket, "", true) {
+		if u.Err != nil {
+			t.Fatal(u.Err)
+		}
+		n++
+	}
+	return n
+}
+
+func taskStates(t *testing.T, srv *testbed.AirflowServer, dagID, runID string) map[string]testbed.TaskInstance {
+	t.Helper()
+	tis, err := srv.TaskInstances(context.Background(), dagID, runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tis
+}
+
+func xcomMap(t *testing.T, srv *testbed.AirflowServer, dagID, runID, task, key string) map[string]any {
+	t.Helper()
+	v, err := srv.XCom(context.Background(), dagID, runID, task, key)
+	m, _ := v.(map[string]any)
+	if err != nil || m == nil {
+		t.Fatalf("XCom %s of %s.%s: %v (%v)", key, dagID, task, v, err)
+	}
+	return m
+}
+
+// noSecrets checks every task's log, rendered fields and XComs of a run.
+func noSecrets(t *testing.T, srv *testbed.AirflowServer, bed *testbed.Bed, dagID, runID string, tis map[string]testbed.TaskInstance) {
+	t.Helper()
+	ctx := context.Background()
+	var all strings.Builder
+	for task, ti := range tis {
+		for try := 1; try <= ti.TryNumber; try++ {
+			logs, err := srv.TaskLog(ctx, dagID, runID, task, try)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all.WriteString(logText(logs))
+		}
+		b, _ := json.Marshal(ti.RenderedFields)
+		all.Write(b)
+		for _, key := range []string{"return_value", "result"} {
+			if v, err := srv.XCom(ctx, dagID, runID, task, key); err == nil {
+				b, _ := json.Marshal(v)
+				all.Write(b)
+			}
+		}
+	}
+	for _, s := range bed.Secrets() {
+		if strings.Contains(all.String(), s) {
+			t.Fatalf("a secret appears in the logs, rendered fields or XComs of %s", dagID)
+		}
+	}
+	if all.Len() < 1000 {
+		t.Fatalf("%s: almost nothing to check for secrets (%d bytes)", dagID, all.Len())
+	}
+}
+
+// hasLog reports whether a log line has the level and every one of texts.
+func hasLog(logs []map[string]any, level string, texts ...string) bool {
+	return slices.ContainsFunc(logs, func(l map[string]any) bool {
+		event := fmt.Sprint(l["event"])
+		return l["level"] == level && !slices.ContainsFunc(texts, func(s string) bool { return !strings.Contains(event, s) })
+	})
+}
+
+func logText(logs []map[string]any) string {
+	var b strings.Builder
+	for _, l := range logs {
+		fmt.Fprintf(&b, "[%v] %v\n", l["level"], l["event"])
+	}
+	return b.String()
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
