@@ -6,10 +6,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/minio/minio-go/v7"
-
 	"github.com/starrocks-backup/srbackup/pkg/retry"
 	"github.com/starrocks-backup/srbackup/pkg/s3conf"
+	"github.com/starrocks-backup/srbackup/pkg/s3list"
 )
 
 // Discovery finds how the keys of a range are spread without listing them
@@ -50,24 +49,19 @@ type pageResult struct {
 // pager sends one listing request (no retry).
 type pager func(ctx context.Context, q pageQuery) (pageResult, error)
 
-// minioPager lists with minio-go's Core. It takes no context: a request
-// in flight when the run is cancelled ends by itself (it is one page).
-func minioPager(cl *minio.Client, bucket string) pager {
+// listPager lists one bucket with an s3list client.
+func listPager(cl *s3list.Client, bucket string) pager {
 	return func(ctx context.Context, q pageQuery) (pageResult, error) {
-		if err := ctx.Err(); err != nil {
-			return pageResult{}, context.Cause(ctx)
-		}
-		res, err := minio.Core{Client: cl}.ListObjectsV2(bucket, q.prefix, q.startAfter, q.token, q.delimiter, q.max)
+		var p s3list.Page
+		err := cl.ListPage(ctx, s3list.Query{Bucket: bucket, Prefix: q.prefix, Delimiter: q.delimiter, StartAfter: q.startAfter,
+			ContinuationToken: q.token, MaxKeys: q.max}, &p)
 		if err != nil {
 			return pageResult{}, err
 		}
-		out := pageResult{next: res.NextContinuationToken, truncated: res.IsTruncated}
-		out.keys = make([]string, len(res.Contents))
-		for i, c := range res.Contents {
-			out.keys[i] = c.Key
-		}
-		for _, p := range res.CommonPrefixes {
-			out.prefixes = append(out.prefixes, p.Prefix)
+		out := pageResult{prefixes: p.CommonPrefixes, next: p.NextContinuationToken, truncated: p.Truncated}
+		out.keys = make([]string, len(p.Objects))
+		for i := range p.Objects {
+			out.keys[i] = p.Objects[i].Key
 		}
 		return out, nil
 	}

@@ -6,16 +6,17 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/minio/minio-go/v7"
 	"github.com/rs/zerolog"
 
 	"github.com/starrocks-backup/srbackup/pkg/retry"
 	"github.com/starrocks-backup/srbackup/pkg/s3conf"
+	"github.com/starrocks-backup/srbackup/pkg/s3list"
 )
 
 // pageSize is how many entries travel together from a lister to the
 // merge; two pages may wait in the channel. S3 returns 1,000 keys a
-// request, so a side holds about four requests' worth of entries at most.
+// request, so a side holds about four requests' worth of entries per unit
+// being listed (--list-workers) at most.
 const (
 	pageSize  = 1000
 	pageQueue = 2
@@ -28,7 +29,7 @@ const (
 // is never taken for the end of the listing.
 type lister struct {
 	side   string // "source" or "target"
-	client *minio.Client
+	client *s3list.Client
 	loc    Location
 	// rng bounds the keys listed (relative): the listing asks for no
 	// wider folder than the range needs, starts just below its start,
@@ -49,7 +50,7 @@ type lister struct {
 
 // newLister returns the run's lister of one side within rng, which logs its
 // retries.
-func (r *run) newLister(ctx context.Context, side string, cl *minio.Client, loc Location, rng KeyRange, metadata *atomic.Bool) *lister {
+func (r *run) newLister(ctx context.Context, side string, cl *s3list.Client, loc Location, rng KeyRange, metadata *atomic.Bool) *lister {
 	l := &lister{side: side, client: cl, loc: loc, rng: rng, metadata: metadata, pageSize: r.o.listPage}
 	l.retry = r.policy(func(attempt int, err error) {
 		zerolog.Ctx(ctx).Warn().Str("side", side).Int("attempt", attempt).Str("error", err.Error()).
@@ -77,75 +78,69 @@ func (l *lister) run(ctx context.Context, out chan<- page) {
 			return false
 		}
 	}
-	size := pageSize
-	if l.pageSize > 0 {
-		size = l.pageSize
-	}
+	size := orDefault(l.pageSize, pageSize)
 	var (
 		startAfter string
 		prefix     = l.loc.Prefix + l.rng.folder()
 		buf        = make([]Entry, 0, size)
 		attempts   = l.retry.Start()
-		noOwner    = false
+		stopped    bool // ctx ended while a page waited to be sent
 	)
 	if l.rng.Start != "" {
 		startAfter = l.loc.Prefix + l.rng.startAfter()
 	}
 	for {
-		opts := minio.ListObjectsOptions{
-			Prefix:       prefix,
-			Recursive:    true,
-			WithMetadata: l.metadata != nil && l.metadata.Load(),
-			WithVersions: l.versions,
-			StartAfter:   startAfter, // the key marker, when listing versions
-			FetchOwner:   &noOwner,
+		withMeta := l.metadata != nil && l.metadata.Load()
+		progressed, switched := false, false
+		each := func(p *s3list.Page) error {
+			for i := range p.Objects {
+				o := &p.Objects[i]
+				if !strings.HasPrefix(o.Key, prefix) {
+					return fmt.Errorf("server returned key %q outside the prefix %q", o.Key, prefix)
+				}
+				if l.versions && !o.IsLatest {
+					continue // an older version of the key just listed
+				}
+				if startAfter != "" && o.Key <= startAfter {
+					return fmt.Errorf("server returned key %q after %q: the listing is not in key order", o.Key, startAfter)
+				}
+				rel := o.Key[len(l.loc.Prefix):]
+				if !l.rng.before(rel) {
+					return s3list.ErrStop // past the range: the range's listing is complete
+				}
+				startAfter, progressed = o.Key, true
+				if o.DeleteMarker || rel < l.rng.Start {
+					continue // deleted (the key is absent), or below the range
+				}
+				buf = append(buf, l.entry(o, rel))
+				if len(buf) == size {
+					if !send(page{entries: buf}) {
+						stopped = true
+						return s3list.ErrStop
+					}
+					buf = make([]Entry, 0, size)
+					if l.metadata != nil && l.metadata.Load() != withMeta {
+						switched = true
+						return s3list.ErrStop
+					}
+				}
+			}
+			return nil
 		}
 		var listErr error
-		progressed, switched, ended := false, false, false
-		for o := range l.client.ListObjectsIter(ctx, l.loc.Bucket, opts) {
-			if o.Err != nil {
-				listErr = o.Err
-				break
-			}
-			if !strings.HasPrefix(o.Key, prefix) {
-				listErr = fmt.Errorf("server returned key %q outside the prefix %q", o.Key, prefix)
-				break
-			}
-			if l.versions && !o.IsLatest {
-				continue // an older version of the key just listed
-			}
-			if startAfter != "" && o.Key <= startAfter {
-				listErr = fmt.Errorf("server returned key %q after %q: the listing is not in key order", o.Key, startAfter)
-				break
-			}
-			rel := o.Key[len(l.loc.Prefix):]
-			if !l.rng.before(rel) {
-				ended = true // past the range: the range's listing is complete
-				break
-			}
-			startAfter, progressed = o.Key, true
-			if o.IsDeleteMarker || rel < l.rng.Start {
-				continue // deleted (the key is absent), or below the range
-			}
-			buf = append(buf, l.entry(o))
-			if len(buf) == size {
-				if !send(page{entries: buf}) {
-					return
-				}
-				buf = make([]Entry, 0, size)
-				if l.metadata != nil && l.metadata.Load() != opts.WithMetadata {
-					switched = true
-					break
-				}
-			}
+		if l.versions {
+			listErr = l.client.Versions(ctx, s3list.VersionsQuery{Bucket: l.loc.Bucket, Prefix: prefix, KeyMarker: startAfter,
+				MaxKeys: l.pageSize, Metadata: withMeta}, each)
+		} else {
+			listErr = l.client.List(ctx, s3list.Query{Bucket: l.loc.Bucket, Prefix: prefix, StartAfter: startAfter,
+				MaxKeys: l.pageSize, Metadata: withMeta}, each)
 		}
-		if switched {
+		switch {
+		case stopped:
+			return
+		case switched:
 			continue // resume after the last key with the new setting
-		}
-		if listErr == nil && !ended && ctx.Err() != nil {
-			return // the iterator stops silently when ctx ends: that is not the end of the listing
-		}
-		if listErr == nil {
+		case listErr == nil:
 			if len(buf) > 0 && !send(page{entries: buf}) {
 				return
 			}
@@ -158,7 +153,7 @@ func (l *lister) run(ctx context.Context, out chan<- page) {
 		err := s3conf.Explain(listErr, l.what())
 		if !attempts.Wait(ctx, err) {
 			if ctx.Err() != nil {
-				return
+				return // not the end of the listing
 			}
 			if n := attempts.Failed(); n > 0 {
 				err = fmt.Errorf("%w (listing resumed %d times)", err, n)
@@ -169,20 +164,17 @@ func (l *lister) run(ctx context.Context, out chan<- page) {
 	}
 }
 
-// entry turns a listed object into an Entry; the key becomes relative.
-func (l *lister) entry(o minio.ObjectInfo) Entry {
-	e := Entry{
-		Key:      o.Key[len(l.loc.Prefix):],
-		Size:     o.Size,
-		ETag:     NormalizeETag(o.ETag),
-		Modified: o.LastModified,
-	}
+// entry turns a listed object into an Entry, under its relative key.
+func (l *lister) entry(o *s3list.Object, rel string) Entry {
+	e := Entry{Key: rel, Size: o.Size, ETag: NormalizeETag(o.ETag), Modified: o.LastModified}
 	if l.versions {
 		e.VersionID = o.VersionID
 	}
-	if o.UserMetadata != nil {
+	if o.HasMetadata {
 		e.MetaKnown = true
-		e.Recorded = recorded(o.UserMetadata)
+		if v, ok := o.Meta(MetaSourceETag); ok {
+			e.Recorded = NormalizeETag(v)
+		}
 	}
 	return e
 }

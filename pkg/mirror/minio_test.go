@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/starrocks-backup/srbackup/pkg/s3conf"
+	"github.com/starrocks-backup/srbackup/pkg/s3list"
 	"github.com/starrocks-backup/srbackup/pkg/testbed"
 )
 
@@ -126,7 +127,7 @@ func TestListerCancelledIsNotComplete(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cl, err := s3conf.NewMinio(s3conf.Config{Endpoint: m.Endpoint(), Region: "us-east-1", AccessKey: m.AccessKey, SecretKey: m.SecretKey}, 4)
+	cl, err := s3list.New(s3conf.Config{Endpoint: m.Endpoint(), Region: "us-east-1", AccessKey: m.AccessKey, SecretKey: m.SecretKey}, 4)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/starrocks-backup/srbackup/pkg/s3conf"
+	"github.com/starrocks-backup/srbackup/pkg/s3list"
 )
 
 // Defaults of the command line (Options' zero values mean: no retries, no
@@ -151,6 +152,9 @@ type run struct {
 	*plan
 	start        time.Time
 	srcCl, dstCl *minio.Client
+	// srcList and dstList list the sides (pkg/s3list: a fraction of
+	// minio-go's CPU per listed object); the same client on one server.
+	srcList, dstList *s3list.Client
 	copier       *copier
 	t            tally // the copy pass: what the result reports
 	v            tally // the verify pass
@@ -193,13 +197,17 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	r := &run{plan: p, start: time.Now()}
 	r.phase.Store("copy")
-	conns := p.workers + 2*p.listWorkers
-	if r.srcCl, err = s3conf.NewMinio(p.srcCfg, conns); err != nil {
+	if r.srcCl, err = s3conf.NewMinio(p.srcCfg, p.workers); err != nil {
+		return nil, err
+	}
+	if r.srcList, err = s3list.New(p.srcCfg, 2*p.listWorkers); err != nil {
 		return nil, err
 	}
 	if p.serverSide {
-		r.dstCl = r.srcCl
-	} else if r.dstCl, err = s3conf.NewMinio(p.dstCfg, conns); err != nil {
+		r.dstCl, r.dstList = r.srcCl, r.srcList
+	} else if r.dstCl, err = s3conf.NewMinio(p.dstCfg, p.workers); err != nil {
+		return nil, err
+	} else if r.dstList, err = s3list.New(p.dstCfg, 2*p.listWorkers); err != nil {
 		return nil, err
 	}
 	r.copier = newCopier(r)

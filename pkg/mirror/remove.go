@@ -127,7 +127,7 @@ func (r *run) sourceEmpty(ctx context.Context) (bool, error) {
 	case r.fromSet != nil:
 		return r.fromSet.manifest.Objects == 0, nil
 	}
-	list := minioPager(r.srcCl, r.src.Bucket)
+	list := listPager(r.srcList, r.src.Bucket)
 	var p pageResult
 	err := r.policy(nil).Do(ctx, func() (err error) {
 		p, err = list(ctx, pageQuery{prefix: r.src.Prefix, max: pageSize})

@@ -36,7 +36,7 @@ const (
 func (r *run) planShards(ctx context.Context) error {
 	n := r.o.Plan
 	budget := planBase + planPerShard*n
-	d := &discovery{list: minioPager(r.srcCl, r.src.Bucket), loc: r.src, policy: r.policy(nil), workers: r.listWorkers,
+	d := &discovery{list: listPager(r.srcList, r.src.Bucket), loc: r.src, policy: r.policy(nil), workers: r.listWorkers,
 		budget: budget, chase: true, chunk: max(1, budget*pageSize/planAtoms)}
 	atoms, err := d.run(ctx, r.rng)
 	if err != nil {

@@ -47,7 +47,7 @@ func (r *run) planUnits(ctx context.Context) error {
 		r.units = []unit{{rng: r.rng}}
 		return nil
 	}
-	list := minioPager(r.srcCl, r.src.Bucket)
+	list := listPager(r.srcList, r.src.Bucket)
 	q := pageQuery{prefix: r.src.Prefix + r.rng.folder(), max: pageSize}
 	if r.rng.Start != "" {
 		q.startAfter = r.src.Prefix + r.rng.startAfter()

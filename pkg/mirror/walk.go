@@ -63,9 +63,9 @@ func (r *run) walk(parent context.Context, t *tally, p pass) error {
 		if r.fromSet != nil {
 			go r.fromSet.run(uctx, *u.ref, u.rng, srcCh, orDefault(r.o.listPage, pageSize))
 		} else {
-			go r.newLister(uctx, "source", r.srcCl, r.src, u.rng, nil).run(uctx, srcCh)
+			go r.newLister(uctx, "source", r.srcList, r.src, u.rng, nil).run(uctx, srcCh)
 		}
-		target := r.newLister(uctx, "target", r.dstCl, r.dst, u.rng, &r.listMeta)
+		target := r.newLister(uctx, "target", r.dstList, r.dst, u.rng, &r.listMeta)
 		target.versions = r.targetVersions
 		go target.run(uctx, dstCh)
 		return merge(uctx, newCursor("source", srcCh), newCursor("target", dstCh), func(s, d *Entry) error {

@@ -27,7 +27,7 @@ func putBulk(t *testing.T, m testbed.S3Server, bkt string, objs map[string][]byt
 			ch <- minio.SnowballObject{Key: k, Size: int64(len(b)), Content: bytes.NewReader(b)}
 		}
 	}()
-	if err := m.Client().PutObjectsSnowball(context.Background(), bkt, minio.SnowballOptions{InMemory: true, Compress: true}, ch); err != nil {
+	if err := m.Client().PutObjectsSnowball(context.Background(), bkt, minio.SnowballOptions{InMemory: true}, ch); err != nil {
 		for range ch { // let the producer end
 		}
 		t.Fatalf("snowball upload into %s: %v", bkt, err)
