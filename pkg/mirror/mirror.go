@@ -155,16 +155,16 @@ type run struct {
 	// srcList and dstList list the sides (pkg/s3list: a fraction of
 	// minio-go's CPU per listed object); the same client on one server.
 	srcList, dstList *s3list.Client
-	copier       *copier
-	t            tally // the copy pass: what the result reports
-	v            tally // the verify pass
-	rec          recorder
-	retries      atomic.Int64
-	deleted      atomic.Int64
-	phase        atomic.Value // string
-	candidates   []string     // target-only keys, kept while at most MaxDelete (under candMu)
-	candMu       sync.Mutex
-	verified     bool
+	copier           *copier
+	t                tally // the copy pass: what the result reports
+	v                tally // the verify pass
+	rec              recorder
+	retries          atomic.Int64
+	deleted          atomic.Int64
+	phase            atomic.Value // string
+	candidates       []string     // target-only keys, kept while at most MaxDelete (under candMu)
+	candMu           sync.Mutex
+	verified         bool
 	// fromSet lists a backup set instead of the source (FromManifest);
 	// listing records the copy pass for a backup set (Manifest), on a
 	// target listed with its versions when it keeps them.
