@@ -13,12 +13,15 @@ import (
 	"github.com/starrocks-backup/srbackup/pkg/s3list"
 )
 
-// pageSize is how many entries travel together from a lister to the
-// merge; two pages may wait in the channel. S3 returns 1,000 keys a
-// request, so a side holds about four requests' worth of entries per unit
-// being listed (--list-workers) at most.
+// pageSize is how many keys a listing request asks for (S3's most).
+// mergePage is how many entries travel together from a lister to its
+// unit's merge; pageQueue of them may wait in the channel. A side then
+// holds about one request's worth of entries (and the request's page) per
+// unit being listed (--list-workers): small pages keep the memory of
+// many units listed at once low.
 const (
 	pageSize  = 1000
+	mergePage = 250
 	pageQueue = 2
 )
 
@@ -44,7 +47,7 @@ type lister struct {
 	// versions are skipped, and a key whose current version is a delete
 	// marker is absent.
 	versions bool
-	pageSize int          // entries a page (0: pageSize)
+	pageSize int          // keys a request (0: the server's default); entries a merge page (0: mergePage)
 	retry    retry.Policy // the zero Policy: no retry
 }
 
@@ -78,7 +81,7 @@ func (l *lister) run(ctx context.Context, out chan<- page) {
 			return false
 		}
 	}
-	size := orDefault(l.pageSize, pageSize)
+	size := orDefault(l.pageSize, mergePage)
 	var (
 		startAfter string
 		prefix     = l.loc.Prefix + l.rng.folder()

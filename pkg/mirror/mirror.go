@@ -142,7 +142,7 @@ type Options struct {
 	singlePutMax  int64 // one PUT or CopyObject up to this size, parts above (defaultSinglePutMax)
 	partSize      int64 // streamed part size (defaultPartSize)
 	copyPart      int64 // server-side part size (defaultCopyPart)
-	listPage      int   // entries a listing page (pageSize)
+	listPage      int   // keys a listing request and entries a merge page (pageSize, mergePage)
 	metadataAfter int64 // see maybeListMetadata (metadataAfter)
 }
 

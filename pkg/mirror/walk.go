@@ -61,7 +61,7 @@ func (r *run) walk(parent context.Context, t *tally, p pass) error {
 		defer stop()
 		srcCh, dstCh := make(chan page, pageQueue), make(chan page, pageQueue)
 		if r.fromSet != nil {
-			go r.fromSet.run(uctx, *u.ref, u.rng, srcCh, orDefault(r.o.listPage, pageSize))
+			go r.fromSet.run(uctx, *u.ref, u.rng, srcCh, orDefault(r.o.listPage, mergePage))
 		} else {
 			go r.newLister(uctx, "source", r.srcList, r.src, u.rng, nil).run(uctx, srcCh)
 		}
