@@ -90,7 +90,7 @@ type discovery struct {
 	workers int  // requests at once
 	budget  int  // requests in all
 	chase   bool // also list the rests of truncated folders
-	target  int  // stop once this many atoms of balanced weight are known
+	target  int  // the most parts worth cutting (see parts)
 	chunk   int  // objects of a page per atom (0: objectChunk)
 
 	requests int
@@ -129,9 +129,6 @@ func (d *discovery) run(ctx context.Context, rng KeyRange) ([]atom, error) {
 				return nil, s3conf.Explain(errs[i], "list the folders of source "+d.loc.URL(n.folder))
 			}
 			d.open(n, pages[i])
-		}
-		if d.enough() {
-			break
 		}
 	}
 	atoms := d.atoms

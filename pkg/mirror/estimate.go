@@ -79,27 +79,15 @@ func (d *discovery) pick(k int) []*node {
 	return batch
 }
 
-// enough tells that the atoms and the frontier already make target parts
-// none of which is dominated by one unopened node, every estimate coming
-// from what was seen (no folder of a depth never opened).
-func (d *discovery) enough() bool {
-	if d.target <= 0 || len(d.atoms)+len(d.frontier) < d.target {
-		return false
-	}
-	total, largest := 0.0, 0.0
-	for _, a := range d.atoms {
-		total += a.weight
-	}
-	for _, n := range d.frontier {
-		if _, known := d.perFolder(n.depth, base(n.folder)); !n.rest && !known {
-			return false
-		}
-		e := d.estimate(n)
-		total += e
-		largest = max(largest, e)
-	}
-	return largest <= total/float64(d.target)
+// parts is how many parts a range of total objects is worth cutting into:
+// one per minPartObjects, at most target (a part costs a listing request
+// a side however few objects it holds).
+func (d *discovery) parts(total float64) int {
+	return max(1, min(d.target, int(total/minPartObjects)))
 }
+
+// minPartObjects is the fewest objects worth a part of their own.
+const minPartObjects = 2 * pageSize
 
 // estimate is a node's expected number of objects: for a folder, what the
 // opened folders of its depth (and name) held on average; for a rest, as

@@ -18,8 +18,9 @@ import (
 // streams; the copy workers are shared by all units.
 //
 // The units come from a discovery of the source (discover.go) with a
-// budget of discoveryPerWorker requests per list worker, cut into at most
-// unitsPerWorker units per list worker. A range of fewer than a page of
+// budget of discoveryPerWorker requests per list worker, cut into units of
+// about minPartObjects objects or more, at most unitsPerWorker units per
+// list worker. A range of fewer than a page of
 // keys (one probe request tells) is one unit, as is every run with
 // --list-workers 1. A restore from a backup set (--from-manifest) has one
 // unit per listing of the set (one per shard of the backup).
@@ -70,7 +71,11 @@ func (r *run) planUnits(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	parts, _ := split(r.rng, atoms, unitsPerWorker*r.listWorkers)
+	total := 0.0
+	for _, a := range atoms {
+		total += a.weight
+	}
+	parts, _ := split(r.rng, atoms, d.parts(total))
 	r.units = make([]unit, len(parts))
 	for i, p := range parts {
 		r.units[i] = unit{rng: p}
