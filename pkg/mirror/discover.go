@@ -91,7 +91,9 @@ type discovery struct {
 	budget  int  // requests in all
 	chase   bool // also list the rests of truncated folders
 	target  int  // the most parts worth cutting (see parts)
-	chunk   int  // objects of a page per atom (0: objectChunk)
+	// partObjects is the fewest objects worth a part (0: minPartObjects).
+	partObjects int
+	chunk       int // objects of a page per atom (0: objectChunk)
 
 	requests int
 	atoms    []atom

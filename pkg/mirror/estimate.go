@@ -83,7 +83,7 @@ func (d *discovery) pick(k int) []*node {
 // one per minPartObjects, at most target (a part costs a listing request
 // a side however few objects it holds).
 func (d *discovery) parts(total float64) int {
-	return max(1, min(d.target, int(total/minPartObjects)))
+	return max(1, min(d.target, int(total/float64(orDefault(d.partObjects, minPartObjects)))))
 }
 
 // minPartObjects is the fewest objects worth a part of their own.

@@ -137,13 +137,15 @@ type Options struct {
 	// With Remove, the target ends up holding exactly the set's objects.
 	FromManifest string
 
-	// Tuning that tests lower to reach the large-object paths with small
-	// objects; zero means the default.
+	// Tuning that tests lower to reach the large-object and many-unit
+	// paths with small objects and trees; zero means the default.
 	singlePutMax  int64 // one PUT or CopyObject up to this size, parts above (defaultSinglePutMax)
 	partSize      int64 // streamed part size (defaultPartSize)
 	copyPart      int64 // server-side part size (defaultCopyPart)
 	listPage      int   // keys a listing request and entries a merge page (pageSize, mergePage)
 	metadataAfter int64 // see maybeListMetadata (metadataAfter)
+	unitObjects   int   // the fewest objects worth a unit (minPartObjects)
+	queueSlots    int   // slots a unit's queue holds (slotWindow / ListWorkers)
 }
 
 // run is the state of one Run: its plan, clients, the two passes' tallies

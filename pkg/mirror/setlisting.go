@@ -157,7 +157,7 @@ func (r *run) commitListing(ctx context.Context) error {
 
 // startListing starts writing the listing to key in the target bucket.
 func (r *run) startListing(ctx context.Context, versioned bool) (*setListing, error) {
-	l := &setListing{key: r.o.Manifest, queues: make(chan *slotQueue, r.listWorkers), perQ: max(pageSize, slotWindow/r.listWorkers),
+	l := &setListing{key: r.o.Manifest, queues: make(chan *slotQueue, r.listWorkers), perQ: orDefault(r.o.queueSlots, max(pageSize, slotWindow/r.listWorkers)),
 		quit: make(chan struct{}), done: make(chan error, 1), stopped: make(chan struct{}),
 		up: &partUpload{cl: r.dstCl, bucket: r.dst.Bucket, key: r.o.Manifest, partSize: defaultPartSize}}
 	var err error

@@ -66,7 +66,7 @@ func (r *run) planUnits(ctx context.Context) error {
 		return nil
 	}
 	d := &discovery{list: list, loc: r.src, policy: r.policy(nil), workers: r.listWorkers,
-		budget: discoveryPerWorker * r.listWorkers, target: unitsPerWorker * r.listWorkers}
+		budget: discoveryPerWorker * r.listWorkers, target: unitsPerWorker * r.listWorkers, partObjects: r.o.unitObjects}
 	atoms, err := d.run(ctx, r.rng)
 	if err != nil {
 		return err
