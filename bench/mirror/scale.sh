@@ -6,7 +6,7 @@
 #   bench/mirror/scale.sh                                 # every section (about 40 minutes on 2 cores)
 #   SECTIONS=listsim KEYS=200000 ROUNDS=1 bench/mirror/scale.sh   # a quick look
 #
-# Sections (SECTIONS, run in this order):
+# Sections (SECTIONS, run in the order given):
 #   listsim  a no-change re-run between two bench/listsim endpoints serving
 #            the same KEYS keys with DELAY per request: mirror (default
 #            --list-workers), mirror --list-workers 1, the mirror of $BASE
@@ -236,14 +236,18 @@ stop_minio() {
 	unset "MINIO_PID[$1]"
 }
 
-selected() { [[ " $SECTIONS " == *" $1 "* ]]; }
-
 main() {
 	setup
-	if selected listsim; then section_listsim; fi
-	if selected minio; then section_minio; fi
-	if selected parts; then section_parts; fi
-	if selected shards; then section_shards; fi
+	local s
+	for s in $SECTIONS; do
+		case $s in
+		listsim) section_listsim ;;
+		minio) section_minio ;;
+		parts) section_parts ;;
+		shards) section_shards ;;
+		*) die "no such section: $s (listsim, minio, parts, shards)" ;;
+		esac
+	done
 	python3 "$ROOT/bench/mirror/scale_report.py" "$RESULTS" "$WORK/load" "$KEYS" "$DELAY" "$MINIO_OBJECTS" "$PART_MIB" |
 		tee "$WORK/results.md"
 }

@@ -3,10 +3,9 @@
 package mirror
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"sync"
+	"strings"
 	"testing"
 
 	"github.com/minio/minio-go/v7"
@@ -16,30 +15,15 @@ import (
 	"github.com/starrocks-backup/srbackup/pkg/testbed"
 )
 
-// putKeys writes a small object under each key, 8 at a time.
+// putKeys writes a small object under each key, in one snowball upload.
 func putKeys(t *testing.T, c *minio.Client, bkt string, keys []string) {
 	t.Helper()
-	ch := make(chan string)
-	errs := make(chan error, len(keys))
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := range ch {
-				if _, err := c.PutObject(context.Background(), bkt, k, bytes.NewReader([]byte(k)), int64(len(k)), minio.PutObjectOptions{}); err != nil {
-					errs <- err
-				}
-			}
-		}()
-	}
+	ch := make(chan minio.SnowballObject, len(keys))
 	for _, k := range keys {
-		ch <- k
+		ch <- minio.SnowballObject{Key: k, Size: int64(len(k)), Content: strings.NewReader(k)}
 	}
 	close(ch)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	if err := c.PutObjectsSnowball(context.Background(), bkt, minio.SnowballOptions{InMemory: true}, ch); err != nil {
 		t.Fatal(err)
 	}
 }
