@@ -152,7 +152,7 @@ func TestListerCancelledIsNotComplete(t *testing.T) {
 		(&lister{side: "source", client: cl, loc: Location{Bucket: "bkt", Prefix: "k/"}}).run(lctx, ch)
 		close(done)
 	}()
-	if p := <-ch; len(p.entries) != pageSize {
+	if p := <-ch; len(p.entries) != mergePage {
 		t.Fatalf("first page: %d entries, %v", len(p.entries), p.err)
 	}
 	cancel()

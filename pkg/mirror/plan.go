@@ -55,8 +55,6 @@ func validate(o Options) (*plan, error) {
 		return nil, usage.Errorf("--part-workers %d is out of range (1-%d)", o.PartWorkers, maxPartWorkers)
 	case o.Plan < 0 || o.Plan > maxPlan:
 		return nil, usage.Errorf("--plan %d is out of range (1-%d shards)", o.Plan, maxPlan)
-	case o.Plan > 0 && (o.Remove || o.Verify || o.DryRun || o.Manifest != ""):
-		return nil, usage.Errorf("--plan only plans shards (it copies, verifies, deletes and writes nothing): --remove, --verify, --dry-run and --manifest go to the shards")
 	case o.DryRun && o.Verify:
 		return nil, usage.Errorf("--verify with --dry-run: a dry run copies nothing, so there is nothing to verify (its copied count already tells what differs)")
 	}

@@ -436,8 +436,6 @@ func TestValidate(t *testing.T) {
 		"lw+":      func(o *Options) { o.ListWorkers = maxListWorkers + 1 },
 		"plan-":    func(o *Options) { o.Plan = -1 },
 		"plan+":    func(o *Options) { o.Plan = maxPlan + 1 },
-		"plan-rm":  func(o *Options) { o.Plan, o.Remove = 2, true },
-		"plan-set": func(o *Options) { o.Plan, o.Manifest = 2, "backups/x/data.jsonl.gz" },
 		"range":    func(o *Options) { o.KeyRange = "a.b..c" },
 		"range<":   func(o *Options) { o.KeyRange = "b..a" },
 	} {

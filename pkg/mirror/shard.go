@@ -1,7 +1,9 @@
 package mirror
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"math"
 	"sort"
 
@@ -32,7 +34,10 @@ const (
 	planAtoms = 200_000
 )
 
-// planShards is the run of --plan.
+// planShards is the run of --plan. The flags that only concern copying
+// (--remove, --verify, --dry-run, --manifest, --from-manifest) are the
+// shards' business: a plan accepts them, so that an orchestrator may pass
+// the plan the shards' arguments, and ignores them.
 func (r *run) planShards(ctx context.Context) error {
 	n := r.o.Plan
 	budget := planBase + planPerShard*n
@@ -42,9 +47,15 @@ func (r *run) planShards(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	r.discoveryRequests = d.requests
+	if len(atoms) == 0 && !r.o.AllowEmptySource {
+		if empty, err := r.sourceEmpty(ctx); err != nil || empty {
+			return cmp.Or(err, fmt.Errorf("the source %s holds no object (wrong bucket or prefix?): nothing to plan "+
+				"(--allow-empty-source accepts an empty source)", r.src))
+		}
+	}
 	parts, weights := split(r.rng, atoms, n)
 	parts, weights = fill(parts, weights, n)
-	r.discoveryRequests = d.requests
 	r.ranges = make([]string, len(parts))
 	r.estimates = make([]int64, len(parts))
 	for i, p := range parts {
