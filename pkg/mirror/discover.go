@@ -36,13 +36,12 @@ const objectChunk = 100
 // pageQuery is one ListObjectsV2 request; pageResult its answer, keys and
 // common prefixes as full keys.
 type pageQuery struct {
-	prefix, startAfter, token, delimiter string
-	max                                  int
+	prefix, startAfter, delimiter string
+	max                           int
 }
 
 type pageResult struct {
 	keys, prefixes []string
-	next           string // continuation token when truncated
 	truncated      bool
 }
 
@@ -54,11 +53,11 @@ func listPager(cl *s3list.Client, bucket string) pager {
 	return func(ctx context.Context, q pageQuery) (pageResult, error) {
 		var p s3list.Page
 		err := cl.ListPage(ctx, s3list.Query{Bucket: bucket, Prefix: q.prefix, Delimiter: q.delimiter, StartAfter: q.startAfter,
-			ContinuationToken: q.token, MaxKeys: q.max}, &p)
+			MaxKeys: q.max}, &p)
 		if err != nil {
 			return pageResult{}, err
 		}
-		out := pageResult{prefixes: p.CommonPrefixes, next: p.NextContinuationToken, truncated: p.Truncated}
+		out := pageResult{prefixes: p.CommonPrefixes, truncated: p.Truncated}
 		out.keys = make([]string, len(p.Objects))
 		for i := range p.Objects {
 			out.keys[i] = p.Objects[i].Key
@@ -68,16 +67,15 @@ func listPager(cl *s3list.Client, bucket string) pager {
 }
 
 // node is a part of the range not looked into yet: a folder, or the rest
-// of a folder whose listing was truncated (token set).
+// of a folder whose listing was truncated.
 type node struct {
 	folder string   // relative folder listed ("" for the root)
 	span   KeyRange // the part of the range it covers
 	depth  int      // folder depth ('/' count)
-	// A rest of a folder resumes its listing with token (or, without one,
-	// after the span's start); after is the last entry seen before, and
-	// weight what the page before it held.
+	// A rest of a folder resumes its listing after the last entry seen
+	// before (a start-after, never a continuation token: see
+	// lister.pages); weight is what the page before it held.
 	rest   bool
-	token  string
 	after  string
 	weight float64
 }
@@ -146,9 +144,9 @@ func (d *discovery) run(ctx context.Context, rng KeyRange) ([]atom, error) {
 // listing starts after that subfolder (open adds it): a delimiter listing
 // never rolls keys up into a folder that sorts before its start-after.
 func (d *discovery) query(n *node) pageQuery {
-	q := pageQuery{prefix: d.loc.Prefix + n.folder, delimiter: "/", max: pageSize, token: n.token}
+	q := pageQuery{prefix: d.loc.Prefix + n.folder, delimiter: "/", max: pageSize}
 	switch {
-	case q.token != "" || n.rest && n.after != "":
+	case n.rest:
 		q.startAfter = d.loc.Prefix + n.after
 	case startFolder(n) != "":
 		q.startAfter = d.loc.Prefix + startFolder(n)
@@ -249,7 +247,7 @@ func (d *discovery) open(n *node, p pageResult) {
 	}
 	if rest, ok := (KeyRange{Start: start}).intersect(n.span); ok {
 		d.frontier = append(d.frontier, &node{folder: n.folder, span: rest, depth: n.depth,
-			rest: true, token: p.next, after: max(last, after), weight: objs + subs*d.average(n.depth+1)})
+			rest: true, after: max(last, after), weight: objs + subs*d.average(n.depth+1)})
 	}
 }
 

@@ -2,6 +2,7 @@ package mirror
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -130,14 +131,7 @@ func (l *lister) run(ctx context.Context, out chan<- page) {
 			}
 			return nil
 		}
-		var listErr error
-		if l.versions {
-			listErr = l.client.Versions(ctx, s3list.VersionsQuery{Bucket: l.loc.Bucket, Prefix: prefix, KeyMarker: startAfter,
-				MaxKeys: l.pageSize, Metadata: withMeta}, each)
-		} else {
-			listErr = l.client.List(ctx, s3list.Query{Bucket: l.loc.Bucket, Prefix: prefix, StartAfter: startAfter,
-				MaxKeys: l.pageSize, Metadata: withMeta}, each)
-		}
+		listErr := l.pages(ctx, prefix, startAfter, withMeta, each)
 		switch {
 		case stopped:
 			return
@@ -164,6 +158,44 @@ func (l *lister) run(ctx context.Context, out chan<- page) {
 			send(page{err: err})
 			return
 		}
+	}
+}
+
+// pages lists the prefix after the key after, page by page, and hands each
+// page to each until a page is not truncated or each returns
+// s3list.ErrStop. Every request resumes after the last key of the page
+// before (a start-after, or a key marker), never with a continuation
+// token: MinIO answers a request carrying its own token by walking the
+// whole rest of the prefix into a cache in the background, which many
+// units listed at once would each do (the server worked ten times more);
+// a request carrying a start-after lists only what it returns.
+func (l *lister) pages(ctx context.Context, prefix, after string, meta bool, each func(*s3list.Page) error) error {
+	var p s3list.Page
+	for {
+		var err error
+		if l.versions {
+			err = l.client.VersionsPage(ctx, s3list.VersionsQuery{Bucket: l.loc.Bucket, Prefix: prefix, KeyMarker: after,
+				MaxKeys: l.pageSize, Metadata: meta}, &p)
+		} else {
+			err = l.client.ListPage(ctx, s3list.Query{Bucket: l.loc.Bucket, Prefix: prefix, StartAfter: after,
+				MaxKeys: l.pageSize, Metadata: meta}, &p)
+		}
+		if err != nil {
+			return err
+		}
+		if err := each(&p); err != nil {
+			if errors.Is(err, s3list.ErrStop) {
+				return nil
+			}
+			return err
+		}
+		if !p.Truncated {
+			return nil
+		}
+		if len(p.Objects) == 0 || p.Objects[len(p.Objects)-1].Key <= after {
+			return errors.New("the server sent a truncated page that gets no further: the listing would not progress")
+		}
+		after = p.Objects[len(p.Objects)-1].Key
 	}
 }
 

@@ -73,9 +73,9 @@ func TestKeyRangeListing(t *testing.T) {
 }
 
 // fakeBucket answers ListObjectsV2 as S3 does (prefix, delimiter,
-// start-after, continuation token, max-keys, a common prefix never
-// repeated after a token), over sorted keys: the discovery's logic without
-// a server (the e2e tests run it against MinIO).
+// start-after, max-keys, a common prefix never repeated after the
+// start-after), over sorted keys: the discovery's logic without a server
+// (the e2e tests run it against MinIO).
 type fakeBucket struct {
 	keys     []string
 	requests int
@@ -84,9 +84,6 @@ type fakeBucket struct {
 func (b *fakeBucket) list(_ context.Context, q pageQuery) (pageResult, error) {
 	b.requests++
 	after := q.startAfter
-	if q.token != "" {
-		after = q.token
-	}
 	var res pageResult
 	i := sort.SearchStrings(b.keys, q.prefix)
 	for n := 0; i < len(b.keys) && strings.HasPrefix(b.keys[i], q.prefix); {
@@ -106,18 +103,13 @@ func (b *fakeBucket) list(_ context.Context, q pageQuery) (pageResult, error) {
 			}
 			if cp > after {
 				res.prefixes = append(res.prefixes, cp)
-				res.next = cp
 				n++
 			}
 			continue
 		}
 		res.keys = append(res.keys, k)
-		res.next = k
 		n++
 		i++
-	}
-	if !res.truncated {
-		res.next = ""
 	}
 	return res, nil
 }
