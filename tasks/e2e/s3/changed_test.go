@@ -89,8 +89,8 @@ func TestS3UploadFileChangedDuringUpload(t *testing.T) {
 		change func(*testing.T, string)
 		says   string // how it was found and what was done
 	}{
-		{"grows while read", isUploadPart, grow, "40000000 bytes when hashed, 40001000 now); the upload was abandoned"},
-		{"rewritten while read", isUploadPart, rewrite, "the bytes read have sha256"},
+		{"grows while read", isUploadPart, grow, "40000000 bytes when opened, 40001000 now; the upload was abandoned"},
+		{"rewritten while read", isUploadPart, rewrite, "are not those hashed; the upload was abandoned"},
 		{"grows before completion", isComplete, grow, "the object this run wrote was removed"},
 	} {
 		for _, bucket := range []string{"plain", "versioned"} {
