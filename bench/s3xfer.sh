@@ -5,7 +5,8 @@
 # Prints the load average, then a Markdown table: median wall time, peak
 # RSS, median CPU seconds of the tool and of the MinIO server, throughput.
 # s3-upload runs twice: with --sha256 (the digest known in advance, as the
-# DAGs pass fe-fetch's: hashed while sent) and without (hashed first).
+# DAGs pass fe-fetch's: hashed while sent) and without (hashed first);
+# s3-download twice: at the defaults and with one range at a time, as mc.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 SIZE_MIB=${1:-1024}
@@ -26,6 +27,8 @@ for i in $(seq "$RUNS"); do
 	measure "s3-upload" "$BIN/s3-upload" --key "srb-hashed-first/$i" --local-path "$WORK/file"
 	measure "mc-cp-upload" "$TOOLS/mc" cp -q "$WORK/file" "m/bench/mc/$i"
 	measure "s3-download" "$BIN/s3-download" --key "srb/$i" --local-path "$WORK/down-srb"
+	rm -f "$WORK/down-srb"
+	measure "s3-download-c1" "$BIN/s3-download" --key "srb/$i" --local-path "$WORK/down-srb" --concurrency 1
 	measure "mc-cp-download" "$TOOLS/mc" cp -q "m/bench/mc/$i" "$WORK/down-mc"
 	if ! cmp -s "$WORK/file" "$WORK/down-srb" || ! cmp -s "$WORK/file" "$WORK/down-mc"; then
 		die "downloaded bytes differ"

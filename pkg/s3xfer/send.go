@@ -121,12 +121,14 @@ func (s *sender) unchanged() error {
 	return nil
 }
 
-// sendOpts are the options of every request that carries file bytes. Over
-// TLS the SDK sends such a body unsigned already; over plain HTTP it would
-// read each part twice and hash it for the signature (and the server hash
-// it again to check): about 1.5 s of CPU per GiB on both sides. The bytes
-// sent are checked against the hashed ones instead (partBody), and the
-// stored SHA-256 at every download.
+// sendOpts are the options of every request that carries file bytes:
+// UNSIGNED-PAYLOAD. Over TLS the SDK sends such a body unsigned already;
+// over plain HTTP it would read each part twice to hash it for the
+// signature, and the server hash it again to check it (measured on 1 GiB
+// to loopback MinIO: 2.4 instead of 1.4 CPU seconds in the client, and
+// the server's on top, on the same cores). The bytes sent are checked
+// against the hashed ones instead (partBody), and the stored SHA-256 at
+// every download.
 func sendOpts(o *s3.Options) {
 	o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
 }

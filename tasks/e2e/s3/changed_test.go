@@ -16,15 +16,6 @@ import (
 	"github.com/starrocks-backup/srbackup/pkg/testbed"
 )
 
-// Requests of a multipart upload, as the fault proxy sees them.
-func isUploadPart(r *http.Request) bool {
-	return r.Method == http.MethodPut && r.URL.Query().Has("partNumber")
-}
-
-func isComplete(r *http.Request) bool {
-	return r.Method == http.MethodPost && r.URL.Query().Has("uploadId")
-}
-
 // grow appends 1000 bytes to the file: 40,000,000 become 40,001,000, as in
 // issue 9 #6.
 func grow(t *testing.T, path string) {

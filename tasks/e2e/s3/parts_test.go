@@ -19,15 +19,19 @@ import (
 	"github.com/starrocks-backup/srbackup/pkg/testbed"
 )
 
-// More requests of a multipart upload and of a download, as the fault
-// proxy sees them.
-func isCreate(r *http.Request) bool {
-	return r.Method == http.MethodPost && r.URL.Query().Has("uploads")
+// s3Op matches the requests of one method that carry the query parameter.
+func s3Op(method, param string) func(*http.Request) bool {
+	return func(r *http.Request) bool { return r.Method == method && r.URL.Query().Has(param) }
 }
 
-func isAbort(r *http.Request) bool {
-	return r.Method == http.MethodDelete && r.URL.Query().Has("uploadId")
-}
+// Requests of a multipart upload and of a download, as the fault proxy
+// sees them.
+var (
+	isCreate     = s3Op(http.MethodPost, "uploads")
+	isUploadPart = s3Op(http.MethodPut, "partNumber")
+	isComplete   = s3Op(http.MethodPost, "uploadId")
+	isAbort      = s3Op(http.MethodDelete, "uploadId")
+)
 
 func isGet(r *http.Request) bool { return r.Method == http.MethodGet }
 
