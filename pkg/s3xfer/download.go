@@ -185,13 +185,13 @@ type getter struct {
 	l    layout
 }
 
-// run fetches every part and returns the SHA-256 of the file's bytes,
-// hashed in order as they land.
+// run fetches every part and returns the SHA-256 of the file's bytes, read
+// in order as they land.
 func (g *getter) run(ctx context.Context) (string, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	landed := newLanding(g.f, g.l)
-	h := startHash(ctx, g.l, landed.next(ctx), func(k int, _ uint32) { startWriteback(g.f, g.l, k) })
+	landed := newLanding(g.l.count)
+	h := startHash(ctx, g.f, g.l, landed.avail(ctx), func(k int, _ uint32) { startWriteback(g.f, g.l, k) })
 	err := eachPart(ctx, g.l.count, g.p.concurrency, func(ctx context.Context, k int) error {
 		return g.part(ctx, k, landed)
 	})
@@ -211,8 +211,9 @@ func (g *getter) run(ctx context.Context) (string, error) {
 // themselves, not the reading of a body).
 func (g *getter) part(ctx context.Context, k int, landed *landing) error {
 	off, n := g.l.part(k)
-	own := copyBuffers.Get().(*[]byte)
-	defer copyBuffers.Put(own)
+	w := &partWriter{w: io.NewOffsetWriter(g.f, off), k: k, landed: landed}
+	buf := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(buf)
 	var got int64
 	for attempt := 1; ; attempt++ {
 		out, err := g.cl.GetObject(ctx, &s3.GetObjectInput{
@@ -228,47 +229,34 @@ func (g *getter) part(ctx context.Context, k int, landed *landing) error {
 			out.Body.Close()
 			return fmt.Errorf("the server answered the range bytes=%d-%d with %d bytes, not %d", off+got, off+n-1, cl, n-got)
 		}
-		err = g.land(k, &got, out.Body, landed, *own)
+		c, err := io.CopyBuffer(w, io.LimitReader(out.Body, n-got), *buf)
 		out.Body.Close()
+		got += c
+		switch {
+		case err == nil && got == n:
+			return nil
+		case err == nil:
+			err = io.ErrUnexpectedEOF
+		}
 		var werr *os.PathError
-		if err == nil || ctx.Err() != nil || errors.As(err, &werr) || attempt >= s3conf.MaxAttempts {
-			return err
+		if ctx.Err() != nil || errors.As(err, &werr) || attempt >= s3conf.MaxAttempts {
+			return fmt.Errorf("part %d: %w", k+1, err)
 		}
 		zerolog.Ctx(ctx).Warn().Err(err).Int("part", k+1).Int64("resume_at", off+got).Msg("range broke off; resuming it")
 	}
 }
 
-// land reads part k's bytes from body into the file from *got on, until
-// the part is whole, telling the landing as they are written. Chunks the
-// landing keeps for the hasher are read into its buffers, others into own.
-func (g *getter) land(k int, got *int64, body io.Reader, landed *landing, own []byte) error {
-	off, n := g.l.part(k)
-	for *got < n {
-		buf := landed.buffer(k, *got)
-		keep := buf != nil
-		if !keep {
-			buf = own
-		}
-		m, err := io.ReadFull(body, buf[:min(int64(len(buf)), n-*got)])
-		if m > 0 {
-			if _, werr := g.f.WriteAt(buf[:m], off+*got); werr != nil {
-				return werr
-			}
-			*got += int64(m)
-			if keep {
-				landed.wrote(k, *got, buf[:m])
-			} else {
-				landed.wrote(k, *got, nil)
-			}
-		} else if keep {
-			landed.release(buf)
-		}
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return fmt.Errorf("part %d: %w", k+1, err)
-		}
-	}
-	return nil
+// partWriter writes a part in order and tells the landing how far it got.
+type partWriter struct {
+	w      *io.OffsetWriter
+	k      int
+	got    int64
+	landed *landing
+}
+
+func (w *partWriter) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
+	w.got += int64(n)
+	w.landed.wrote(w.k, w.got)
+	return n, err
 }

@@ -99,29 +99,44 @@ func eachPart(ctx context.Context, n, workers int, fn func(ctx context.Context, 
 // errShort is returned by hashParts when the file ends before the layout.
 var errShort = errors.New("the file ended early")
 
-// hashParts hashes the bytes of the layout in order and returns their hex
-// SHA-256. next(k, have, buf) gives the bytes of part k from offset have
-// on (at least one, at most the rest of the part), read into buf or kept
-// elsewhere; it may block until they are there. Once part k is hashed,
-// after(k, crc), when not nil, is called with the CRC-32 (IEEE) of its
-// bytes. It stops with the context's cause when ctx ends.
-func hashParts(ctx context.Context, l layout, next func(k int, have int64, buf []byte) ([]byte, error), after func(k int, crc uint32)) (string, error) {
+// hashParts reads r's bytes of the layout in order and returns their hex
+// SHA-256. When avail is not nil, it is asked how many bytes of part k
+// are there to read (a download's part is hashed as its bytes land): it
+// blocks until there are more than have. Once part k is read, after(k,
+// crc) is called with the CRC-32 (IEEE) of its bytes. It stops with the
+// context's cause when ctx ends.
+func hashParts(ctx context.Context, r io.ReaderAt, l layout, avail func(k int, have int64) (int64, error), after func(k int, crc uint32)) (string, error) {
 	h := sha256.New()
 	buf := make([]byte, min(hashChunk, max(l.size, 1)))
 	for k := range l.count {
-		_, n := l.part(k)
+		off, n := l.part(k)
 		var crc uint32
+		there := n // bytes of the part there to read
+		if avail != nil {
+			there = 0
+		}
 		for done := int64(0); done < n; {
 			if err := ctx.Err(); err != nil {
 				return "", context.Cause(ctx)
 			}
-			b, err := next(k, done, buf)
-			if err != nil {
+			if done == there {
+				got, err := avail(k, done)
+				if err != nil {
+					return "", err
+				}
+				there = min(got, n)
+			}
+			b := buf[:min(int64(len(buf)), there-done)]
+			got, err := r.ReadAt(b, off+done)
+			if got < len(b) {
+				if err == nil || errors.Is(err, io.EOF) {
+					err = fmt.Errorf("%w: %d bytes instead of %d", errShort, off+done+int64(got), l.size)
+				}
 				return "", err
 			}
 			h.Write(b)
 			crc = crc32.Update(crc, crc32.IEEETable, b)
-			done += int64(len(b))
+			done += int64(got)
 		}
 		if after != nil {
 			after(k, crc)
@@ -130,20 +145,40 @@ func hashParts(ctx context.Context, l layout, next func(k int, have int64, buf [
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// readParts is hashParts' next for a file read where it lies: r's bytes
-// of the layout, all there. A file that ends early gives errShort.
-func readParts(r io.ReaderAt, l layout) func(k int, have int64, buf []byte) ([]byte, error) {
-	return func(k int, have int64, buf []byte) ([]byte, error) {
-		off, n := l.part(k)
-		b := buf[:min(int64(len(buf)), n-have)]
-		got, err := r.ReadAt(b, off+have)
-		if got < len(b) {
-			if err == nil || errors.Is(err, io.EOF) {
-				err = fmt.Errorf("%w: %d bytes instead of %d", errShort, off+have+int64(got), l.size)
+// landing is what a download's hasher follows: how many bytes of each
+// part, from its start, have been written.
+type landing struct {
+	got  []atomic.Int64
+	kick chan struct{} // something was written since the hasher last looked
+}
+
+func newLanding(n int) *landing {
+	return &landing{got: make([]atomic.Int64, n), kick: make(chan struct{}, 1)}
+}
+
+// wrote records that part k has its first got bytes written.
+func (d *landing) wrote(k int, got int64) {
+	d.got[k].Store(got)
+	select {
+	case d.kick <- struct{}{}:
+	default: // a kick is pending already
+	}
+}
+
+// avail returns hashParts' avail for this landing: it waits until part k
+// has more than have bytes written.
+func (d *landing) avail(ctx context.Context) func(k int, have int64) (int64, error) {
+	return func(k int, have int64) (int64, error) {
+		for {
+			if got := d.got[k].Load(); got > have {
+				return got, nil
 			}
-			return nil, err
+			select {
+			case <-d.kick:
+			case <-ctx.Done():
+				return 0, context.Cause(ctx)
+			}
 		}
-		return b, nil
 	}
 }
 
@@ -154,11 +189,11 @@ type hashRun struct {
 	err  error
 }
 
-func startHash(ctx context.Context, l layout, next func(k int, have int64, buf []byte) ([]byte, error), after func(k int, crc uint32)) *hashRun {
+func startHash(ctx context.Context, r io.ReaderAt, l layout, avail func(k int, have int64) (int64, error), after func(k int, crc uint32)) *hashRun {
 	h := &hashRun{done: make(chan struct{})}
 	go func() {
 		defer close(h.done)
-		h.sum, h.err = hashParts(ctx, l, next, after)
+		h.sum, h.err = hashParts(ctx, r, l, avail, after)
 	}()
 	return h
 }

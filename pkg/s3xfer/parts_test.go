@@ -92,22 +92,20 @@ func TestEachPart(t *testing.T) {
 	}
 }
 
-// hashParts hashes the bytes in order, as next hands them over, and
-// reports each part's CRC-32; a short file is an error.
+// hashParts hashes the bytes in order, as far as avail says they are
+// there, and reports each part's CRC-32; a short source is an error.
 func TestHashParts(t *testing.T) {
 	data := make([]byte, 5<<20+123)
 	_, _ = rand.Read(data)
 	l := newLayout(int64(len(data)), 1<<20+7) // parts that do not fall on chunk boundaries
 	want := sha256.Sum256(data)
-	for name, next := range map[string]func(k int, have int64, buf []byte) ([]byte, error){
-		"read": readParts(bytes.NewReader(data), l),
-		"100,000 at a time": func(k int, have int64, buf []byte) ([]byte, error) {
-			off, n := l.part(k)
-			return data[off+have : off+min(have+100_000, n)], nil
-		},
+	for name, avail := range map[string]func(k int, have int64) (int64, error){
+		"all there": nil,
+		// The bytes land 100,000 at a time: the hasher asks again each time.
+		"landing": func(k int, have int64) (int64, error) { _, n := l.part(k); return min(have+100_000, n), nil },
 	} {
 		crcs := map[int]uint32{}
-		sum, err := hashParts(context.Background(), l, next, func(k int, crc uint32) { crcs[k] = crc })
+		sum, err := hashParts(context.Background(), bytes.NewReader(data), l, avail, func(k int, crc uint32) { crcs[k] = crc })
 		if err != nil || sum != hex.EncodeToString(want[:]) || len(crcs) != l.count {
 			t.Fatalf("%s: sum %s, %v, %d parts", name, sum, err, len(crcs))
 		}
@@ -117,70 +115,51 @@ func TestHashParts(t *testing.T) {
 			}
 		}
 	}
-	if _, err := hashParts(context.Background(), l, readParts(bytes.NewReader(data[:len(data)-1]), l), nil); !errors.Is(err, errShort) {
-		t.Fatalf("a short file gave %v", err)
+	if _, err := hashParts(context.Background(), bytes.NewReader(data[:len(data)-1]), l, nil, nil); !errors.Is(err, errShort) {
+		t.Fatalf("a short source gave %v", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := hashParts(ctx, l, readParts(bytes.NewReader(data), l), nil); !errors.Is(err, context.Canceled) {
-		t.Fatalf("a cancelled context gave %v", err)
+	stop := errors.New("stop")
+	if _, err := hashParts(context.Background(), bytes.NewReader(data), l, func(k int, have int64) (int64, error) {
+		if k == 2 {
+			return 0, stop
+		}
+		_, n := l.part(k)
+		return n, nil
+	}, nil); !errors.Is(err, stop) {
+		t.Fatalf("the avail error was lost: %v", err)
 	}
 }
 
 // The landing lets the hasher follow the bytes of each part as they are
-// written, in any order of the parts, taking the chunks within its window
-// from memory and the others back from the file.
+// written, in any order of the parts, and wakes it for each write.
 func TestLandingFollowsWrites(t *testing.T) {
-	data := make([]byte, 6*landWindow/5) // more than the window: some chunks are not kept
+	data := make([]byte, 3<<20)
 	_, _ = rand.Read(data)
-	l := newLayout(int64(len(data)), landWindow/4)
+	l := newLayout(int64(len(data)), minPartSize/5) // 3 parts of 1 MiB
 	var mu sync.Mutex
 	file := make([]byte, len(data)) // written in place, as the download's file
-	var fromFile atomic.Int64
-	landed := newLanding(readerAtFunc(func(p []byte, off int64) (int, error) {
+	landed := newLanding(l.count)
+	h := startHash(context.Background(), readerAtFunc(func(p []byte, off int64) (int, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		fromFile.Add(int64(len(p)))
 		return copy(p, file[off:]), nil
-	}), l)
-	h := startHash(context.Background(), l, landed.next(context.Background()), nil)
-	var keptBytes int64
-	for _, k := range []int{4, 3, 2, 1, 0} { // the last part first: the hasher waits for part 0
+	}), l, landed.avail(context.Background()), nil)
+	for _, k := range []int{2, 1, 0} { // the last part first: the hasher waits for part 0
 		off, n := l.part(k)
-		for got := int64(0); got < n; {
-			buf := landed.buffer(k, got)
-			keep := buf != nil
-			if !keep {
-				buf = make([]byte, 100_000)
-			}
-			m := copy(buf[:min(int64(len(buf)), n-got)], data[off+got:off+n])
+		for got := int64(0); got < n; got += 4096 {
 			mu.Lock()
-			copy(file[off+got:], buf[:m])
+			copy(file[off+got:off+got+4096], data[off+got:])
 			mu.Unlock()
-			got += int64(m)
-			if keep {
-				keptBytes += int64(m)
-				landed.wrote(k, got, buf[:m])
-			} else {
-				landed.wrote(k, got, nil)
-			}
+			landed.wrote(k, got+4096)
 		}
 	}
 	want := sha256.Sum256(data)
 	if sum, err := h.wait(); err != nil || sum != hex.EncodeToString(want[:]) {
 		t.Fatalf("sum %s, %v", sum, err)
 	}
-	// Part 0 was written last, right at the hasher: kept. The others were
-	// written before it moved: what lay beyond the window was not.
-	if keptBytes < l.partSize || keptBytes+fromFile.Load() != int64(len(data)) || fromFile.Load() == 0 {
-		t.Fatalf("%d bytes kept, %d read back, of %d", keptBytes, fromFile.Load(), len(data))
-	}
-	if n := landed.bufs.Load(); n > maxKept { // memory stays bounded by the window
-		t.Fatalf("%d chunk buffers made", n)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := newLanding(nil, l).next(ctx)(0, 0, nil); !errors.Is(err, context.Canceled) {
+	if _, err := landed.avail(ctx)(0, l.partSize); !errors.Is(err, context.Canceled) {
 		t.Fatalf("a cancelled wait gave %v", err)
 	}
 }

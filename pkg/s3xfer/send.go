@@ -54,7 +54,7 @@ func (s *sender) send(ctx context.Context) (etag, version string, err error) {
 	log := zerolog.Ctx(ctx)
 	start := time.Now()
 	hctx, stopHash := context.WithCancel(ctx)
-	h := startHash(hctx, s.l, readParts(s.f, s.l), s.hashed)
+	h := startHash(hctx, s.f, s.l, nil, s.hashed)
 	defer func() { stopHash(); _, _ = h.wait() }()
 	digest := func() error {
 		sum, err := h.wait()
