@@ -148,25 +148,29 @@ func hashParts(ctx context.Context, r io.ReaderAt, l layout, avail func(k int, h
 // landing is what a download's hasher follows: how many bytes of each
 // part, from its start, have been written.
 type landing struct {
-	got  []atomic.Int64
-	kick chan struct{} // something was written since the hasher last looked
+	got   []atomic.Int64
+	kicks []chan struct{} // part k was written to since the hasher last looked
 }
 
 func newLanding(n int) *landing {
-	return &landing{got: make([]atomic.Int64, n), kick: make(chan struct{}, 1)}
+	d := &landing{got: make([]atomic.Int64, n), kicks: make([]chan struct{}, n)}
+	for k := range d.kicks {
+		d.kicks[k] = make(chan struct{}, 1)
+	}
+	return d
 }
 
 // wrote records that part k has its first got bytes written.
 func (d *landing) wrote(k int, got int64) {
 	d.got[k].Store(got)
 	select {
-	case d.kick <- struct{}{}:
+	case d.kicks[k] <- struct{}{}:
 	default: // a kick is pending already
 	}
 }
 
 // avail returns hashParts' avail for this landing: it waits until part k
-// has more than have bytes written.
+// has more than have bytes written. Only writes to part k wake it.
 func (d *landing) avail(ctx context.Context) func(k int, have int64) (int64, error) {
 	return func(k int, have int64) (int64, error) {
 		for {
@@ -174,7 +178,7 @@ func (d *landing) avail(ctx context.Context) func(k int, have int64) (int64, err
 				return got, nil
 			}
 			select {
-			case <-d.kick:
+			case <-d.kicks[k]:
 			case <-ctx.Done():
 				return 0, context.Cause(ctx)
 			}
