@@ -211,6 +211,7 @@ func (g *getter) run(ctx context.Context) (string, error) {
 // themselves, not the reading of a body).
 func (g *getter) part(ctx context.Context, k int, landed *landing) error {
 	off, n := g.l.part(k)
+	w := &partWriter{w: io.NewOffsetWriter(g.f, off), k: k, landed: landed}
 	buf := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(buf)
 	var got int64
@@ -228,37 +229,34 @@ func (g *getter) part(ctx context.Context, k int, landed *landing) error {
 			out.Body.Close()
 			return fmt.Errorf("the server answered the range bytes=%d-%d with %d bytes, not %d", off+got, off+n-1, cl, n-got)
 		}
-		err = g.land(k, &got, out.Body, landed, *buf)
+		c, err := io.CopyBuffer(w, io.LimitReader(out.Body, n-got), *buf)
 		out.Body.Close()
+		got += c
+		switch {
+		case err == nil && got == n:
+			return nil
+		case err == nil:
+			err = io.ErrUnexpectedEOF
+		}
 		var werr *os.PathError
-		if err == nil || ctx.Err() != nil || errors.As(err, &werr) || attempt >= s3conf.MaxAttempts {
-			return err
+		if ctx.Err() != nil || errors.As(err, &werr) || attempt >= s3conf.MaxAttempts {
+			return fmt.Errorf("part %d: %w", k+1, err)
 		}
 		zerolog.Ctx(ctx).Warn().Err(err).Int("part", k+1).Int64("resume_at", off+got).Msg("range broke off; resuming it")
 	}
 }
 
-// land reads part k's bytes from body a whole buffer at a time (one write
-// and one wake-up of the hasher per MiB, not per network read), writes
-// them in place and tells the landing, from *got on until the part is
-// whole.
-func (g *getter) land(k int, got *int64, body io.Reader, landed *landing, buf []byte) error {
-	off, n := g.l.part(k)
-	for *got < n {
-		m, err := io.ReadFull(body, buf[:min(int64(len(buf)), n-*got)])
-		if m > 0 {
-			if _, werr := g.f.WriteAt(buf[:m], off+*got); werr != nil {
-				return werr
-			}
-			*got += int64(m)
-			landed.wrote(k, *got)
-		}
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return fmt.Errorf("part %d: %w", k+1, err)
-		}
-	}
-	return nil
+// partWriter writes a part in order and tells the landing how far it got.
+type partWriter struct {
+	w      *io.OffsetWriter
+	k      int
+	got    int64
+	landed *landing
+}
+
+func (w *partWriter) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
+	w.got += int64(n)
+	w.landed.wrote(w.k, w.got)
+	return n, err
 }
