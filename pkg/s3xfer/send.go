@@ -32,6 +32,7 @@ type sender struct {
 	p     *uploadPlan
 	cl    *s3.Client
 	f     *os.File
+	src   io.ReaderAt // the file's bytes (f, but for tests)
 	fi    os.FileInfo // when opened
 	l     layout
 	crcs  []uint32 // of each part, as the hasher read it
@@ -45,24 +46,27 @@ type sender struct {
 
 func newSender(p *uploadPlan, cl *s3.Client, f *os.File, fi os.FileInfo) *sender {
 	l := newLayout(fi.Size(), p.partSize)
-	return &sender{p: p, cl: cl, f: f, fi: fi, l: l, crcs: make([]uint32, l.count), ready: newMarks(l.count)}
+	return &sender{p: p, cl: cl, f: f, src: f, fi: fi, l: l, crcs: make([]uint32, l.count), ready: newMarks(l.count)}
 }
 
 // send hashes the file and sends it, as Upload tells: while hashing when
 // the digest is known in advance, else after.
-func (s *sender) send(ctx context.Context) (etag, version string, err error) {
-	log := zerolog.Ctx(ctx)
+func (s *sender) send(parent context.Context) (etag, version string, err error) {
+	log := zerolog.Ctx(parent)
 	start := time.Now()
-	hctx, stopHash := context.WithCancel(ctx)
-	h := startHash(hctx, s.f, s.l, nil, s.hashed)
-	defer func() { stopHash(); _, _ = h.wait() }()
+	// A hasher that fails stops the parts waiting for it (and the rest).
+	ctx, stop := context.WithCancelCause(parent)
+	h := startHash(ctx, s.src, s.l, nil, s.hashed)
+	defer func() { stop(nil); _, _ = h.wait() }()
+	go func() {
+		if _, err := h.wait(); err != nil {
+			stop(s.hashErr(err))
+		}
+	}()
 	digest := func() error {
 		sum, err := h.wait()
-		switch {
-		case errors.Is(err, errShort):
-			return s.change(err)
-		case err != nil:
-			return fmt.Errorf("read %s: %w", s.p.localPath, err)
+		if err != nil {
+			return s.hashErr(err)
 		}
 		s.sum = sum
 		if s.p.want != "" && sum != s.p.want {
@@ -73,17 +77,29 @@ func (s *sender) send(ctx context.Context) (etag, version string, err error) {
 	if s.p.want != "" && s.l.count > 1 {
 		log.Info().Str("local_path", s.p.localPath).Int64("size", s.l.size).Str("sha256", s.p.want).
 			Msg("uploading; the file is hashed as it is sent")
-		return s.multipart(ctx, s.p.want, digest)
+		etag, version, err = s.multipart(ctx, s.p.want, digest)
+	} else if err = digest(); err == nil {
+		log.Info().Str("local_path", s.p.localPath).Int64("size", s.l.size).Str("sha256", s.sum).
+			Dur("hash_time", time.Since(start)).Msg("file hashed; uploading")
+		if s.l.count <= 1 {
+			etag, version, err = s.put(ctx, s.sum)
+		} else {
+			etag, version, err = s.multipart(ctx, s.sum, func() error { return nil })
+		}
 	}
-	if err := digest(); err != nil {
-		return "", "", err
+	if err != nil && ctx.Err() != nil && parent.Err() == nil {
+		err = context.Cause(ctx) // what stopped the hasher, not the requests it cut short
 	}
-	log.Info().Str("local_path", s.p.localPath).Int64("size", s.l.size).Str("sha256", s.sum).
-		Dur("hash_time", time.Since(start)).Msg("file hashed; uploading")
-	if s.l.count <= 1 {
-		return s.put(ctx, s.sum)
+	return etag, version, err
+}
+
+// hashErr is the error of a hasher that failed: the file ended early (it
+// changed), or could not be read.
+func (s *sender) hashErr(err error) error {
+	if errors.Is(err, errShort) {
+		return s.change(err)
 	}
-	return s.multipart(ctx, s.sum, func() error { return nil })
+	return fmt.Errorf("read %s: %w", s.p.localPath, err)
 }
 
 // hashed is the hasher's after-part callback.
@@ -260,7 +276,7 @@ func (s *sender) abort(ctx context.Context, id string) error {
 // body returns part k as the SDK reads it to send it.
 func (s *sender) body(k int) *partBody {
 	off, n := s.l.part(k)
-	return &partBody{SectionReader: io.NewSectionReader(s.f, off, n), s: s, k: k}
+	return &partBody{SectionReader: io.NewSectionReader(s.src, off, n), s: s, k: k}
 }
 
 // partBody is one part of the file: an io.SectionReader whose bytes are
