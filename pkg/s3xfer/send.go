@@ -2,6 +2,8 @@ package s3xfer
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -142,9 +144,11 @@ func (s *sender) unchanged() error {
 // over plain HTTP it would read each part twice to hash it for the
 // signature, and the server hash it again to check it (measured on 1 GiB
 // to loopback MinIO: 2.4 instead of 1.4 CPU seconds in the client, and
-// the server's on top, on the same cores). The bytes sent are checked
-// against the hashed ones instead (partBody), and the stored SHA-256 at
-// every download.
+// the server's on top, on the same cores). The server still checks every
+// part it receives: each carries the CRC-32 of the bytes the hasher read
+// (x-amz-checksum-crc32, partCRC), so a part damaged on the way fails the
+// upload at once, and the bytes the SDK reads to send it are checked
+// against the same CRC here (partBody).
 func sendOpts(o *s3.Options) {
 	o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
 }
@@ -160,6 +164,7 @@ func (s *sender) put(ctx context.Context, meta string) (etag, version string, er
 		ContentLength: aws.Int64(s.l.size),
 		Metadata:      map[string]string{MetaSHA256: meta},
 		ContentType:   aws.String(contentType(s.p.key)),
+		ChecksumCRC32: aws.String(s.partCRC(0)),
 	}
 	if !s.p.overwrite {
 		in.IfNoneMatch = aws.String("*")
@@ -186,9 +191,7 @@ func (s *sender) multipart(ctx context.Context, meta string, verify func() error
 		Metadata:    map[string]string{MetaSHA256: meta},
 		ContentType: aws.String(contentType(s.p.key)),
 	}
-	if s.p.cfg.AWS() {
-		create.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32 // as the SDK does for single requests
-	}
+	create.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32 // each part carries its CRC-32 (partCRC)
 	up, err := s.cl.CreateMultipartUpload(ctx, create)
 	if err != nil {
 		return "", "", err
@@ -216,15 +219,14 @@ func (s *sender) multipart(ctx context.Context, meta string, verify func() error
 			PartNumber:    aws.Int32(int32(k + 1)),
 			Body:          body,
 			ContentLength: aws.Int64(body.Size()),
+			ChecksumCRC32: aws.String(s.partCRC(k)),
 		}
-		if s.p.cfg.AWS() {
-			in.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32
-		}
+		in.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32
 		out, err := s.cl.UploadPart(ctx, in, sendOpts)
 		if err != nil {
 			return err
 		}
-		parts[k] = types.CompletedPart{PartNumber: in.PartNumber, ETag: out.ETag, ChecksumCRC32: out.ChecksumCRC32}
+		parts[k] = types.CompletedPart{PartNumber: in.PartNumber, ETag: out.ETag, ChecksumCRC32: in.ChecksumCRC32}
 		return nil
 	})
 	// A change explains any failure it caused; then the digest, which is
@@ -340,3 +342,14 @@ type noRetry struct{ error }
 
 func (e noRetry) Unwrap() error        { return e.error }
 func (e noRetry) RetryableError() bool { return false }
+
+// partCRC is the value of part k's x-amz-checksum-crc32: the big-endian
+// CRC-32 (IEEE) of the bytes the hasher read, in base64 (an empty file has
+// no part, and the CRC-32 of nothing, 0).
+func (s *sender) partCRC(k int) string {
+	var b [4]byte
+	if k < len(s.crcs) {
+		binary.BigEndian.PutUint32(b[:], s.crcs[k])
+	}
+	return base64.StdEncoding.EncodeToString(b[:])
+}
