@@ -111,7 +111,7 @@ func mergeSynthetic(tb testing.TB, n int) *run {
 		}()
 	}
 	err := merge(ctx, newCursor("source", src), newCursor("target", dst), func(s, d *Entry) error {
-		return r.decide(ctx, &r.t, copyPass{r}, jobs, s, d)
+		return r.decide(ctx, &r.t, copyPass{r}, nil, jobs, s, d)
 	})
 	close(jobs)
 	wg.Wait()

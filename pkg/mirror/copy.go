@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -17,20 +16,18 @@ import (
 )
 
 // Copy tuning. Objects up to singlePutMax stream from the GET straight
-// into one PUT, with no buffer. Larger ones go up as multipart uploads,
-// one part of partSize buffered at a time; bigSlots bounds how many run
-// at once, and their buffers are reused, so the streamed path holds at
-// most bigSlots × partSize bytes of object data whatever the number of
-// workers or the size of the objects.
+// into one PUT (or one CopyObject on the same server), with no buffer.
+// Larger ones are copied in parts, --part-workers at once (multipart.go):
+// partSize each across servers (one buffer per part in flight), copyPart
+// each on the same server (the server moves the bytes).
 const (
 	defaultSinglePutMax = 64 << 20
-	defaultPartSize     = 16 << 20
-	defaultBigSlots     = 4
-	// maxCopySize is the largest object one CopyObject request may copy;
-	// above it the server-side path uses ComposeObject (multipart copy).
-	maxCopySize        = 5 << 30
-	defaultComposePart = 512 << 20
-	composeThreads     = 4
+	defaultPartSize     = 8 << 20
+	defaultCopyPart     = 64 << 20
+	// DefaultPartWorkers is how many parts are copied at once, over all
+	// large objects: 8 parts of 8 MiB, 64 MiB of buffers at most.
+	DefaultPartWorkers = 8
+	maxPartWorkers     = 64
 	maxParts           = 10000
 	// abortTimeout bounds the abort of a failed multipart upload, which
 	// runs even when the run is cancelled (an upload left behind holds
@@ -43,15 +40,15 @@ type copier struct {
 	src, dst       *minio.Client // the same client when serverSide
 	srcLoc, dstLoc Location
 	serverSide     bool
-	singlePutMax   int64 // streamed: one PUT up to this size
-	partSize       int64 // streamed multipart part size
-	copySizeLimit  int64 // server-side: CopyObject up to this size, ComposeObject above
-	composePart    int64
-	// buffers holds bigSlots part buffers (nil until first used): taking
-	// one is the right to run a multipart upload.
+	singlePutMax   int64 // one request up to this size, parts above
+	partSize       int64 // streamed part size
+	copyPart       int64 // server-side part size
+	partWorkers    int
+	// buffers holds partWorkers part buffers (nil until first used):
+	// taking one is the right to copy a part.
 	buffers chan []byte
-	// parts retries a failed part (in memory) on its own; start and
-	// aborted serve abortStale.
+	// parts retries a failed part on its own; start and aborted serve
+	// abortStale.
 	parts   retry.Policy
 	start   time.Time
 	aborted atomic.Int64
@@ -75,8 +72,8 @@ func newCopier(r *run) *copier {
 	c := &copier{
 		src: r.srcCl, dst: r.dstCl, srcLoc: r.src, dstLoc: r.dst, serverSide: r.serverSide,
 		singlePutMax: orDefault(o.singlePutMax, defaultSinglePutMax), partSize: orDefault(o.partSize, defaultPartSize),
-		copySizeLimit: orDefault(o.copySizeLimit, maxCopySize), composePart: orDefault(o.composePart, defaultComposePart),
-		buffers: make(chan []byte, min(defaultBigSlots, r.workers)),
+		copyPart: orDefault(o.copyPart, defaultCopyPart), partWorkers: r.partWorkers,
+		buffers: make(chan []byte, r.partWorkers),
 		parts:   r.policy(nil), start: r.start, pinned: o.FromManifest != "",
 	}
 	for range cap(c.buffers) {
@@ -110,33 +107,14 @@ func (c *copier) readOptions(src Entry) minio.GetObjectOptions {
 	return o
 }
 
-// copyStreamed reads the source object and writes it to the target as one
-// stream: one PUT up to singlePutMax, a multipart upload above.
+// copyStreamed reads the source object and writes it to the target: as
+// one stream into one PUT up to singlePutMax, in parts above.
 func (c *copier) copyStreamed(ctx context.Context, src Entry) (written, error) {
-	rel, listedSize := src.Key, src.Size
-	var buf []byte
-	slot := false
-	take := func() error {
-		var err error
-		if buf, err = c.takeBuffer(ctx); err == nil {
-			slot = true
-		}
-		return err
+	rel := src.Key
+	if src.Size > c.singlePutMax {
+		return c.copyStreamedParts(ctx, src)
 	}
-	defer func() {
-		if slot {
-			c.giveBuffer(buf)
-		}
-	}()
-	if listedSize > c.singlePutMax {
-		// Take the slot before the GET: a response left waiting for one
-		// could time out.
-		if err := take(); err != nil {
-			return written{}, err
-		}
-	}
-	srcKey := c.srcLoc.Key(rel)
-	body, info, _, err := minio.Core{Client: c.src}.GetObject(ctx, c.srcLoc.Bucket, srcKey, c.readOptions(src))
+	body, info, _, err := minio.Core{Client: c.src}.GetObject(ctx, c.srcLoc.Bucket, c.srcLoc.Key(rel), c.readOptions(src))
 	if err != nil {
 		return written{}, s3conf.Explain(err, "read source "+c.srcLoc.URL(rel))
 	}
@@ -144,21 +122,16 @@ func (c *copier) copyStreamed(ctx context.Context, src Entry) (written, error) {
 	if info.Size < 0 {
 		return written{}, fmt.Errorf("read source %s: the server sent no Content-Length", c.srcLoc.URL(rel))
 	}
+	if info.Size > c.singlePutMax { // larger than listed: the object changed since
+		body.Close()
+		src.Size = info.Size
+		return c.copyStreamedParts(ctx, src)
+	}
 	w := written{Size: info.Size, SourceETag: NormalizeETag(info.ETag)}
 	opts := putOptions(info, w.SourceETag)
+	opts.DisableMultipart = true
 	r := &sourceReader{r: body}
-	var up minio.UploadInfo
-	if info.Size <= c.singlePutMax {
-		opts.DisableMultipart = true
-		up, err = c.dst.PutObject(ctx, c.dstLoc.Bucket, c.dstLoc.Key(rel), r, info.Size, opts)
-	} else {
-		if !slot { // larger than listed: the object changed since
-			if err := take(); err != nil {
-				return written{}, err
-			}
-		}
-		buf, up, err = c.putMultipart(ctx, rel, r, info.Size, opts, buf)
-	}
+	up, err := c.dst.PutObject(ctx, c.dstLoc.Bucket, c.dstLoc.Key(rel), r, info.Size, opts)
 	if err != nil {
 		if r.err != nil && !errors.Is(r.err, context.Canceled) {
 			return written{}, s3conf.Explain(r.err, "read source "+c.srcLoc.URL(rel))
@@ -172,8 +145,8 @@ func (c *copier) copyStreamed(ctx context.Context, src Entry) (written, error) {
 	return w, nil
 }
 
-// takeBuffer waits for a large-object slot and returns its part buffer
-// (nil until first used).
+// takeBuffer waits for a part token and returns its buffer (nil until
+// first used).
 func (c *copier) takeBuffer(ctx context.Context) ([]byte, error) {
 	select {
 	case buf := <-c.buffers:
@@ -183,8 +156,8 @@ func (c *copier) takeBuffer(ctx context.Context) ([]byte, error) {
 	}
 }
 
-// giveBuffer returns a slot, keeping its buffer unless it is a one-off
-// size (a huge object's).
+// giveBuffer returns a part token, keeping its buffer unless it is a
+// one-off size (a huge object's).
 func (c *copier) giveBuffer(buf []byte) {
 	if int64(cap(buf)) > c.partSize {
 		buf = nil
@@ -210,10 +183,10 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 }
 
 // copyServerSide has the server copy the object (same endpoint and
-// credentials on both sides): CopyObject up to 5 GiB, ComposeObject
-// (multipart copy) above. It reads the source's metadata first, to write
-// it back with the recorded ETag, and copies only that version of the
-// source (x-amz-copy-source-if-match).
+// credentials on both sides): CopyObject up to singlePutMax, in parts
+// above (multipart.go). It reads the source's metadata first, to write it
+// back with the recorded ETag, and copies only that version of the source
+// (x-amz-copy-source-if-match).
 func (c *copier) copyServerSide(ctx context.Context, from Entry) (written, error) {
 	rel := from.Key
 	srcKey, dstKey := c.srcLoc.Key(rel), c.dstLoc.Key(rel)
@@ -222,51 +195,19 @@ func (c *copier) copyServerSide(ctx context.Context, from Entry) (written, error
 		return written{}, s3conf.Explain(err, "read source "+c.srcLoc.URL(rel))
 	}
 	po := putOptions(st, NormalizeETag(st.ETag))
-	dst := minio.CopyDestOptions{
-		Bucket:             c.dstLoc.Bucket,
-		Object:             dstKey,
-		ReplaceMetadata:    true,
-		UserMetadata:       po.UserMetadata,
-		ContentType:        po.ContentType,
-		ContentEncoding:    po.ContentEncoding,
-		ContentDisposition: po.ContentDisposition,
-		ContentLanguage:    po.ContentLanguage,
-		CacheControl:       po.CacheControl,
-		Expires:            po.Expires,
-	}
-	src := minio.CopySrcOptions{Bucket: c.srcLoc.Bucket, Object: srcKey, MatchETag: st.ETag, VersionID: st.VersionID}
-	what := "copy " + c.srcLoc.URL(rel) + " to " + c.dstLoc.URL(rel)
 	var up minio.UploadInfo
-	if st.Size <= c.copySizeLimit {
-		up, err = c.dst.CopyObject(ctx, dst, src)
+	if st.Size > c.singlePutMax {
+		up, err = c.copyServerSideParts(ctx, rel, st, po)
 	} else {
-		// ComposeObject starts its multipart upload with the user metadata
-		// only: the standard headers must travel in that map.
-		meta := make(map[string]string, len(po.UserMetadata)+6)
-		for k, v := range po.UserMetadata {
-			meta["X-Amz-Meta-"+k] = v
-		}
-		for k, v := range map[string]string{
-			"Content-Type": po.ContentType, "Content-Encoding": po.ContentEncoding,
-			"Content-Disposition": po.ContentDisposition, "Content-Language": po.ContentLanguage,
-			"Cache-Control": po.CacheControl,
-		} {
-			if v != "" {
-				meta[k] = v
-			}
-		}
-		if !po.Expires.IsZero() {
-			meta["Expires"] = po.Expires.UTC().Format(http.TimeFormat)
-		}
-		dst.UserMetadata = meta
-		dst.PartSize = uint64(partSizeFor(st.Size, c.composePart))
-		dst.NumThreads = composeThreads
-		if err = c.abortStale(ctx, dstKey); err == nil {
-			up, err = c.dst.ComposeObject(ctx, dst, src)
-		}
+		up, err = c.dst.CopyObject(ctx, minio.CopyDestOptions{
+			Bucket: c.dstLoc.Bucket, Object: dstKey, ReplaceMetadata: true, UserMetadata: po.UserMetadata,
+			ContentType: po.ContentType, ContentEncoding: po.ContentEncoding, ContentDisposition: po.ContentDisposition,
+			ContentLanguage: po.ContentLanguage, CacheControl: po.CacheControl, Expires: po.Expires,
+		}, minio.CopySrcOptions{Bucket: c.srcLoc.Bucket, Object: srcKey, MatchETag: st.ETag, VersionID: st.VersionID})
+		err = s3conf.Explain(err, "copy "+c.srcLoc.URL(rel)+" to "+c.dstLoc.URL(rel))
 	}
 	if err != nil {
-		return written{}, s3conf.Explain(err, what)
+		return written{}, err
 	}
 	return written{Size: st.Size, SourceETag: NormalizeETag(st.ETag), ETag: NormalizeETag(up.ETag), VersionID: up.VersionID}, nil
 }

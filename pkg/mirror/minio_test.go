@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/starrocks-backup/srbackup/pkg/s3conf"
+	"github.com/starrocks-backup/srbackup/pkg/s3list"
 	"github.com/starrocks-backup/srbackup/pkg/testbed"
 )
 
@@ -57,10 +58,11 @@ func sum(t *testing.T, c *minio.Client, bkt, key string) ([32]byte, minio.Object
 	return sha256.Sum256(b), st
 }
 
-// Above the CopyObject limit the server-side path composes the object
-// (multipart copy), with its content type, metadata and recorded ETag. The
-// limit is lowered so that a 15 MiB object takes that path.
-func TestServerSideCompose(t *testing.T) {
+// Above the single-request limit the server-side path copies the object
+// in parts (UploadPartCopy), with its content type, metadata and recorded
+// ETag. The limit is lowered so that a 15 MiB object takes that path, in
+// three parts.
+func TestServerSideParts(t *testing.T) {
 	m := testbed.NewMinIO(t)
 	ctx := zerolog.Nop().WithContext(context.Background())
 	c := m.Client()
@@ -79,7 +81,7 @@ func TestServerSideCompose(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := Options{Source: input(m), Target: input(m), SourcePath: "src/p", TargetPath: "dst/q", Workers: 2,
-		copySizeLimit: 6 << 20, composePart: 5 << 20}
+		singlePutMax: 6 << 20, copyPart: 5 << 20}
 	res, err := Run(ctx, o)
 	if err != nil || !res.ServerSide || res.Copied != 2 || res.Bytes != int64(len(data))+1 {
 		t.Fatalf("%+v %v", res, err)
@@ -88,6 +90,9 @@ func TestServerSideCompose(t *testing.T) {
 	got, dst := sum(t, c, "dst", "q/big.dat")
 	if got != want {
 		t.Fatal("composed object differs")
+	}
+	if !strings.HasSuffix(dst.ETag, "-3") {
+		t.Fatalf("ETag %s: not copied in three parts", dst.ETag)
 	}
 	if dst.ContentType != "application/x-starrocks" || dst.Metadata.Get("Cache-Control") != "no-cache" ||
 		dst.UserMetadata["Owner"] != "sr" || dst.UserMetadata[MetaSourceETag] != src.ETag {
@@ -122,7 +127,7 @@ func TestListerCancelledIsNotComplete(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cl, err := s3conf.NewMinio(s3conf.Config{Endpoint: m.Endpoint(), Region: "us-east-1", AccessKey: m.AccessKey, SecretKey: m.SecretKey}, 4)
+	cl, err := s3list.New(s3conf.Config{Endpoint: m.Endpoint(), Region: "us-east-1", AccessKey: m.AccessKey, SecretKey: m.SecretKey}, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +152,7 @@ func TestListerCancelledIsNotComplete(t *testing.T) {
 		(&lister{side: "source", client: cl, loc: Location{Bucket: "bkt", Prefix: "k/"}}).run(lctx, ch)
 		close(done)
 	}()
-	if p := <-ch; len(p.entries) != pageSize {
+	if p := <-ch; len(p.entries) != mergePage {
 		t.Fatalf("first page: %d entries, %v", len(p.entries), p.err)
 	}
 	cancel()

@@ -5,23 +5,29 @@
 //
 // Both sides are listed at once as sorted streams (list.go) and merged as
 // they arrive (merge.go), so memory does not grow with the number of
-// objects. Each key gets one decision (diff.go: size, then ETags, then the
-// source ETag this tool records on every object it writes; never the
-// modification time). The walk over both listings (walk.go) is shared by
-// the two passes (passes.go): the copy pass hands what differs to a pool
-// of workers that copy (copy.go, multipart.go), server-side when both sides
-// are the same endpoint and credentials, otherwise one streamed GET → PUT
-// per object; the verify pass only reports it. Deletion is opt-in, happens
-// only after a complete, error-free pass and is bounded (remove.go).
-// Options are checked into a plan before any request (plan.go); a run
-// whose locations could be one place on one server reached by two names is
-// refused after a probe (overlap.go). Every request is retried by one
-// policy (policy.go). Run knows nothing of the command line.
+// objects. The key space is first discovered with delimiter listings
+// (discover.go, estimate.go) and cut into units listed in parallel, each
+// with its own merge (units.go). Each key gets one decision (diff.go:
+// size, then ETags, then the source ETag this tool records on every
+// object it writes; never the modification time). The walk over both
+// listings (walk.go) is shared by the two passes (passes.go): the copy
+// pass hands what differs to a pool of workers that copy (copy.go),
+// server-side when both sides are the same endpoint and credentials,
+// otherwise streamed GET → PUT; large objects in parts copied in parallel
+// (multipart.go). The verify pass only reports what differs. Deletion is
+// opt-in, happens only after a complete, error-free pass and is bounded
+// (remove.go). A run may be limited to a key range (keyrange.go), and a
+// plan cuts the key space into ranges for shards (shard.go). Options are
+// checked into a plan before any request (plan.go); a run whose locations
+// could be one place on one server reached by two names is refused after
+// a probe (overlap.go). Every request is retried by one policy
+// (policy.go). Run knows nothing of the command line.
 package mirror
 
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,6 +35,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/starrocks-backup/srbackup/pkg/s3conf"
+	"github.com/starrocks-backup/srbackup/pkg/s3list"
 )
 
 // Defaults of the command line (Options' zero values mean: no retries, no
@@ -105,6 +112,24 @@ type Options struct {
 	// when the set's manifest.json already exists (a committed set never
 	// changes).
 	Manifest string
+	// KeyRange limits the run to the keys of a range, in the text form
+	// START..END (see KeyRange.String; "" or ".." is every key): copies,
+	// verification, deletions and excludes act only inside it, so that
+	// shards of one mirror, each given one range of a plan, together do
+	// what one run does. With Manifest, the listing records the range.
+	KeyRange string
+	// ListWorkers is how many units of the range are listed at once (1:
+	// one sequential listing per side; see units.go; 0: the default).
+	ListWorkers int
+	// PartWorkers is how many parts of large objects are copied at once,
+	// over all objects (see multipart.go); each streamed part holds a
+	// buffer of 8 MiB (0: the default).
+	PartWorkers int
+	// Plan, when above 0, makes the run a plan: it discovers the source's
+	// key space (no full listing), copies nothing, and returns Plan
+	// ranges of balanced estimated size that tile the key range (see
+	// shard.go).
+	Plan int
 	// FromManifest, when set, is the key of a backup set's manifest.json
 	// in the source bucket: the run copies exactly the objects the set's
 	// listings name, at their recorded versions (or only while their
@@ -112,14 +137,15 @@ type Options struct {
 	// With Remove, the target ends up holding exactly the set's objects.
 	FromManifest string
 
-	// Tuning that tests lower to reach the large-object paths with small
-	// objects; zero means the default.
-	singlePutMax  int64 // streamed: one PUT up to this size (defaultSinglePutMax)
-	partSize      int64 // streamed multipart part size (defaultPartSize)
-	copySizeLimit int64 // server-side CopyObject limit (maxCopySize)
-	composePart   int64 // server-side ComposeObject part size
-	listPage      int   // entries a listing page (pageSize)
+	// Tuning that tests lower to reach the large-object and many-unit
+	// paths with small objects and trees; zero means the default.
+	singlePutMax  int64 // one PUT or CopyObject up to this size, parts above (defaultSinglePutMax)
+	partSize      int64 // streamed part size (defaultPartSize)
+	copyPart      int64 // server-side part size (defaultCopyPart)
+	listPage      int   // keys a listing request and entries a merge page (pageSize, mergePage)
 	metadataAfter int64 // see maybeListMetadata (metadataAfter)
+	unitObjects   int   // the fewest objects worth a unit (minPartObjects)
+	queueSlots    int   // slots a unit's queue holds (slotWindow / ListWorkers)
 }
 
 // run is the state of one Run: its plan, clients, the two passes' tallies
@@ -128,15 +154,19 @@ type run struct {
 	*plan
 	start        time.Time
 	srcCl, dstCl *minio.Client
-	copier       *copier
-	t            tally // the copy pass: what the result reports
-	v            tally // the verify pass
-	rec          recorder
-	retries      atomic.Int64
-	deleted      atomic.Int64
-	phase        atomic.Value // string
-	candidates   []string     // target-only keys, kept while at most MaxDelete (merge goroutine only)
-	verified     bool
+	// srcList and dstList list the sides (pkg/s3list: a fraction of
+	// minio-go's CPU per listed object); the same client on one server.
+	srcList, dstList *s3list.Client
+	copier           *copier
+	t                tally // the copy pass: what the result reports
+	v                tally // the verify pass
+	rec              recorder
+	retries          atomic.Int64
+	deleted          atomic.Int64
+	phase            atomic.Value // string
+	candidates       []string     // target-only keys, kept while at most MaxDelete (under candMu)
+	candMu           sync.Mutex
+	verified         bool
 	// fromSet lists a backup set instead of the source (FromManifest);
 	// listing records the copy pass for a backup set (Manifest), on a
 	// target listed with its versions when it keeps them.
@@ -145,9 +175,18 @@ type run struct {
 	listingDone    bool // the listing was written (or there is none to write)
 	targetVersions bool
 	// listMeta asks the target lister for metadata; checks counts the
-	// Check decisions of the current pass (merge goroutine only).
+	// Check decisions of the current pass.
 	listMeta atomic.Bool
-	checks   int64
+	checks   atomic.Int64
+	// units are the parts of the range listed in parallel (units.go);
+	// discoveryRequests counts the requests that found them; emptySource
+	// tells the copy pass found the source empty (see sourceEmpty).
+	units             []unit
+	discoveryRequests int
+	emptySource       bool
+	// ranges and estimates are a plan's shards (--plan).
+	ranges    []string
+	estimates []int64
 }
 
 // Run mirrors the source to the target. It returns a result also with an
@@ -163,12 +202,21 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if r.srcCl, err = s3conf.NewMinio(p.srcCfg, p.workers); err != nil {
 		return nil, err
 	}
+	if r.srcList, err = s3list.New(p.srcCfg, 2*p.listWorkers); err != nil {
+		return nil, err
+	}
 	if p.serverSide {
-		r.dstCl = r.srcCl
+		r.dstCl, r.dstList = r.srcCl, r.srcList
 	} else if r.dstCl, err = s3conf.NewMinio(p.dstCfg, p.workers); err != nil {
+		return nil, err
+	} else if r.dstList, err = s3list.New(p.dstCfg, 2*p.listWorkers); err != nil {
 		return nil, err
 	}
 	r.copier = newCopier(r)
+	if o.Plan > 0 {
+		err = r.planShards(ctx)
+		return r.result(), err
+	}
 	if o.FromManifest != "" {
 		if r.fromSet, err = readSet(ctx, r.srcCl, p.src, o.FromManifest); err != nil {
 			return r.result(), err
@@ -192,7 +240,8 @@ func (r *run) execute(ctx context.Context) error {
 	log.Info().Str("source", r.src.String()).Str("source_endpoint", r.srcCfg.String()).
 		Str("target", r.dst.String()).Str("target_endpoint", r.dstCfg.String()).
 		Bool("server_side", r.serverSide).Int("workers", r.workers).Bool("dry_run", r.o.DryRun).
-		Bool("remove", r.o.Remove).Strs("exclude", r.excl.Patterns()).Msg("mirror starting")
+		Bool("remove", r.o.Remove).Strs("exclude", r.excl.Patterns()).Str("key_range", r.rng.String()).
+		Int("list_workers", r.listWorkers).Msg("mirror starting")
 	if err := r.checkOverlap(ctx); err != nil {
 		return err
 	}
@@ -205,6 +254,9 @@ func (r *run) execute(ctx context.Context) error {
 				r.listing.abort(ctx)
 			}
 		}()
+	}
+	if err := r.planUnits(ctx); err != nil {
+		return err
 	}
 	stopProgress := r.progress(ctx)
 	defer stopProgress()
@@ -226,7 +278,10 @@ func (r *run) execute(ctx context.Context) error {
 		}
 		return fmt.Errorf("%s; first: %v", msg, r.rec.first())
 	}
-	if r.t.listed.Load()-r.t.excluded.Load() == 0 && !r.o.AllowEmptySource {
+	if r.emptySource, err = r.sourceEmpty(ctx); err != nil {
+		return err
+	}
+	if r.emptySource && !r.o.AllowEmptySource {
 		msg := fmt.Sprintf("the source %s holds no object (wrong bucket or prefix?): nothing mirrored", r.src)
 		if r.o.Remove && r.t.targetOnly.Load() > 0 {
 			msg += fmt.Sprintf("; --remove: none of the %d target objects deleted", r.t.targetOnly.Load())

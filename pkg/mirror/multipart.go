@@ -5,7 +5,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
+	"net/http"
+	"sync"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/rs/zerolog"
@@ -14,52 +17,161 @@ import (
 	"github.com/starrocks-backup/srbackup/pkg/taskrun"
 )
 
-// putMultipart writes size bytes of body as a multipart upload, one part
-// at a time through buf (grown when too small; the buffer used is
-// returned). Each part is signed with its SHA-256 (the server checks it)
-// and, being in memory, retried on its own (c.parts; the object is then
-// not retried whole: retry.GaveUp). A failed upload is aborted.
-func (c *copier) putMultipart(ctx context.Context, rel string, body io.Reader, size int64, opts minio.PutObjectOptions, buf []byte) (_ []byte, up minio.UploadInfo, err error) {
-	partSize := partSizeFor(size, c.partSize)
-	if int64(cap(buf)) < partSize {
-		buf = make([]byte, partSize)
-	}
+// An object above the single-request limit is copied as a multipart
+// upload whose parts are copied --part-workers at once: each part a
+// ranged GET of the source into a buffer, then an UploadPart signed with
+// its SHA-256 (the server checks it); or, on the same server, an
+// UploadPartCopy of the range. One pool of --part-workers tokens bounds
+// the parts in flight over all objects, and each streamed part holds a
+// buffer of partSize: at most --part-workers × partSize bytes of object
+// data whatever the number of workers or the size of the objects. Every
+// part reads the version of the source that was read first (If-Match, or
+// the backup set's version), so that an object changing during the copy
+// fails instead of mixing. A failed part is retried on its own
+// (c.parts); a copy that fails or is cancelled aborts its upload, also
+// when the run is cancelled (taskrun.CleanupContext): no upload is left
+// behind to hold storage.
+
+// partFunc copies part n, [off, off+length) of the source, into upload id.
+type partFunc func(ctx context.Context, id string, n int, off, length int64) (minio.CompletePart, error)
+
+// copyInParts writes the target of rel as a multipart upload of size
+// bytes in parts of partSize, with the options (metadata) opts, each part
+// copied by part, up to partWorkers at once.
+func (c *copier) copyInParts(ctx context.Context, rel string, size, partSize int64, opts minio.PutObjectOptions, part partFunc) (minio.UploadInfo, error) {
 	core, bucket, key := minio.Core{Client: c.dst}, c.dstLoc.Bucket, c.dstLoc.Key(rel)
+	what := "write target " + c.dstLoc.URL(rel)
 	if err := c.abortStale(ctx, key); err != nil {
-		return buf, up, err
+		return minio.UploadInfo{}, err
 	}
 	id, err := core.NewMultipartUpload(ctx, bucket, key, opts)
 	if err != nil {
-		return buf, up, err
+		return minio.UploadInfo{}, s3conf.Explain(err, what)
 	}
-	defer func() {
-		if err != nil {
-			actx, cancel := taskrun.CleanupContext(ctx, abortTimeout)
-			_ = core.AbortMultipartUpload(actx, bucket, key, id)
-			cancel()
+	count := int((size + partSize - 1) / partSize)
+	parts := make([]minio.CompletePart, count)
+	pctx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
+	numbers := make(chan int)
+	var wg sync.WaitGroup
+	for range min(c.partWorkers, count) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range numbers {
+				off := int64(n-1) * partSize
+				err := c.parts.Do(pctx, func() (err error) {
+					parts[n-1], err = part(pctx, id, n, off, min(partSize, size-off))
+					return err
+				})
+				if err != nil {
+					fail(err)
+					return
+				}
+			}
+		}()
+	}
+feed:
+	for n := 1; n <= count; n++ {
+		select {
+		case numbers <- n:
+		case <-pctx.Done():
+			break feed
 		}
-	}()
-	var parts []minio.CompletePart
-	for n, done := 1, int64(0); done < size; n++ {
-		part := buf[:min(partSize, size-done)]
-		if _, err := io.ReadFull(body, part); err != nil {
-			return buf, up, err
+	}
+	close(numbers)
+	wg.Wait()
+	err = context.Cause(pctx)
+	var up minio.UploadInfo
+	if err == nil {
+		up, err = core.CompleteMultipartUpload(ctx, bucket, key, id, parts, minio.PutObjectOptions{})
+		err = s3conf.Explain(err, what)
+	}
+	if err != nil {
+		actx, cancel := taskrun.CleanupContext(ctx, abortTimeout)
+		defer cancel()
+		if aerr := core.AbortMultipartUpload(actx, bucket, key, id); aerr != nil {
+			zerolog.Ctx(ctx).Warn().Str("key", key).Str("error", s3conf.Explain(aerr, "abort").Error()).
+				Msg("could not abort the multipart upload of a failed copy (the next run aborts it)")
 		}
-		sum := sha256.Sum256(part)
-		var p minio.ObjectPart
-		err := c.parts.Do(ctx, func() (err error) {
-			p, err = core.PutObjectPart(ctx, bucket, key, id, n, bytes.NewReader(part), int64(len(part)),
+		return up, err
+	}
+	return up, nil
+}
+
+// copyStreamedParts copies a large object across servers in parts.
+func (c *copier) copyStreamedParts(ctx context.Context, src Entry) (written, error) {
+	rel := src.Key
+	srcKey := c.srcLoc.Key(rel)
+	st, err := c.src.StatObject(ctx, c.srcLoc.Bucket, srcKey, minio.StatObjectOptions(c.readOptions(src)))
+	if err != nil {
+		return written{}, s3conf.Explain(err, "read source "+c.srcLoc.URL(rel))
+	}
+	w := written{Size: st.Size, SourceETag: NormalizeETag(st.ETag)}
+	read := c.readOptions(src)
+	if read.VersionID == "" {
+		_ = read.SetMatchETag(st.ETag) // the version read first, in every part
+	}
+	core := minio.Core{Client: c.dst}
+	up, err := c.copyInParts(ctx, rel, st.Size, partSizeFor(st.Size, c.partSize), putOptions(st, w.SourceETag),
+		func(ctx context.Context, id string, n int, off, length int64) (minio.CompletePart, error) {
+			buf, err := c.takeBuffer(ctx)
+			if err != nil {
+				return minio.CompletePart{}, err
+			}
+			defer func() { c.giveBuffer(buf) }()
+			if int64(cap(buf)) < length {
+				buf = make([]byte, length)
+			}
+			part := buf[:length]
+			o := read
+			_ = o.SetRange(off, off+length-1)
+			body, _, _, err := minio.Core{Client: c.src}.GetObject(ctx, c.srcLoc.Bucket, srcKey, o)
+			if err == nil {
+				_, err = io.ReadFull(body, part)
+				body.Close()
+			}
+			if err != nil {
+				return minio.CompletePart{}, s3conf.Explain(err, fmt.Sprintf("read source %s (part %d)", c.srcLoc.URL(rel), n))
+			}
+			sum := sha256.Sum256(part)
+			p, err := core.PutObjectPart(ctx, c.dstLoc.Bucket, c.dstLoc.Key(rel), id, n, bytes.NewReader(part), length,
 				minio.PutObjectPartOptions{Sha256Hex: hex.EncodeToString(sum[:]), DisableContentSha256: true})
-			return err
+			if err != nil {
+				return minio.CompletePart{}, s3conf.Explain(err, fmt.Sprintf("write target %s (part %d)", c.dstLoc.URL(rel), n))
+			}
+			return minio.CompletePart{PartNumber: n, ETag: p.ETag}, nil
 		})
-		if err != nil {
-			return buf, up, err
-		}
-		parts = append(parts, minio.CompletePart{PartNumber: n, ETag: p.ETag})
-		done += int64(len(part))
+	if err != nil {
+		return written{}, err
 	}
-	up, err = core.CompleteMultipartUpload(ctx, bucket, key, id, parts, minio.PutObjectOptions{})
-	return buf, up, err
+	w.ETag, w.VersionID = NormalizeETag(up.ETag), up.VersionID
+	return w, nil
+}
+
+// copyServerSideParts has the server copy a large object in parts
+// (UploadPartCopy), the source pinned to the version st describes.
+func (c *copier) copyServerSideParts(ctx context.Context, rel string, st minio.ObjectInfo, po minio.PutObjectOptions) (minio.UploadInfo, error) {
+	h := make(http.Header)
+	minio.CopySrcOptions{Bucket: c.srcLoc.Bucket, Object: c.srcLoc.Key(rel), VersionID: st.VersionID, MatchETag: st.ETag}.Marshal(h)
+	source := make(map[string]string, len(h))
+	for k := range h {
+		source[k] = h.Get(k)
+	}
+	core := minio.Core{Client: c.dst}
+	return c.copyInParts(ctx, rel, st.Size, partSizeFor(st.Size, c.copyPart), po,
+		func(ctx context.Context, id string, n int, off, length int64) (minio.CompletePart, error) {
+			tok, err := c.takeBuffer(ctx) // a token only: the server moves the bytes
+			if err != nil {
+				return minio.CompletePart{}, err
+			}
+			defer c.giveBuffer(tok)
+			p, err := core.CopyObjectPart(ctx, c.srcLoc.Bucket, c.srcLoc.Key(rel), c.dstLoc.Bucket, c.dstLoc.Key(rel), id, n, off, length, source)
+			if err != nil {
+				return minio.CompletePart{}, s3conf.Explain(err, fmt.Sprintf("copy %s to %s (part %d)", c.srcLoc.URL(rel), c.dstLoc.URL(rel), n))
+			}
+			return p, nil
+		})
 }
 
 // abortStale aborts the incomplete multipart uploads of key begun before

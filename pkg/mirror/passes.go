@@ -16,13 +16,15 @@ type copyPass struct{ r *run }
 
 func (copyPass) leaveOut(*tally, *Entry) bool { return false }
 
-func (c copyPass) reserve(ctx context.Context) (*slot, error) { return c.r.listing.reserve(ctx) }
+func (c copyPass) queue(ctx context.Context) (*slotQueue, error) { return c.r.listing.queue(ctx) }
 
 func (c copyPass) targetOnly(_ context.Context, t *tally, rel string) {
 	r := c.r
 	if !r.o.Remove {
 		return
 	}
+	r.candMu.Lock()
+	defer r.candMu.Unlock()
 	if t.targetOnly.Load() <= int64(r.o.MaxDelete) {
 		r.candidates = append(r.candidates, rel)
 	} else {
@@ -90,7 +92,7 @@ func (v verifyPass) leaveOut(t *tally, s *Entry) bool {
 	return false
 }
 
-func (verifyPass) reserve(context.Context) (*slot, error) { return nil, nil }
+func (verifyPass) queue(context.Context) (*slotQueue, error) { return nil, nil }
 
 func (v verifyPass) targetOnly(ctx context.Context, t *tally, rel string) {
 	if v.r.o.Remove {

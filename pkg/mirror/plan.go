@@ -18,6 +18,9 @@ type plan struct {
 	srcCfg, dstCfg s3conf.Config
 	excl           *Excludes
 	workers        int
+	listWorkers    int
+	partWorkers    int
+	rng            KeyRange // the run's part of the key space (the zero range: all)
 	serverSide     bool
 	// metadataListing tells that the target may list user metadata
 	// (MinIO does; AWS S3 does not), which the run turns on when many
@@ -28,7 +31,8 @@ type plan struct {
 // validate checks every option and resolves both endpoints before any
 // request is made. All its errors are usage errors.
 func validate(o Options) (*plan, error) {
-	p := &plan{o: o, workers: o.Workers}
+	p := &plan{o: o, workers: o.Workers, listWorkers: orDefault(o.ListWorkers, DefaultListWorkers),
+		partWorkers: orDefault(o.PartWorkers, DefaultPartWorkers)}
 	var err error
 	if p.src, err = ParseLocation("source", o.SourcePath); err != nil {
 		return nil, err
@@ -45,8 +49,19 @@ func validate(o Options) (*plan, error) {
 		return nil, usage.Errorf("--max-delete %d is negative (0 allows no deletion)", o.MaxDelete)
 	case o.ProgressInterval < 0:
 		return nil, usage.Errorf("--progress-interval %s is negative (0 turns progress lines off)", o.ProgressInterval)
+	case o.ListWorkers < 0 || o.ListWorkers > maxListWorkers:
+		return nil, usage.Errorf("--list-workers %d is out of range (1-%d)", o.ListWorkers, maxListWorkers)
+	case o.PartWorkers < 0 || o.PartWorkers > maxPartWorkers:
+		return nil, usage.Errorf("--part-workers %d is out of range (1-%d)", o.PartWorkers, maxPartWorkers)
+	case o.Plan < 0 || o.Plan > maxPlan:
+		return nil, usage.Errorf("--plan %d is out of range (1-%d shards)", o.Plan, maxPlan)
 	case o.DryRun && o.Verify:
 		return nil, usage.Errorf("--verify with --dry-run: a dry run copies nothing, so there is nothing to verify (its copied count already tells what differs)")
+	}
+	if o.KeyRange != "" {
+		if p.rng, err = ParseKeyRange(o.KeyRange); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkSetKeys(o, p.src, p.dst); err != nil {
 		return nil, err

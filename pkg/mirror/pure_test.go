@@ -364,16 +364,16 @@ func TestDeleteCandidatesBounded(t *testing.T) {
 	jobs := make(chan job, 10)
 	ctx := context.Background()
 	for i := range 3 {
-		if err := r.decide(ctx, &r.t, copyPass{r}, jobs, nil, &Entry{Key: fmt.Sprintf("only-%d", i)}); err != nil {
+		if err := r.decide(ctx, &r.t, copyPass{r}, nil, jobs, nil, &Entry{Key: fmt.Sprintf("only-%d", i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	_ = r.decide(ctx, &r.t, copyPass{r}, jobs, nil, &Entry{Key: "x.lock"})
+	_ = r.decide(ctx, &r.t, copyPass{r}, nil, jobs, nil, &Entry{Key: "x.lock"})
 	if len(r.candidates) != 3 || r.t.targetOnly.Load() != 3 {
 		t.Fatalf("candidates %v, target-only %d", r.candidates, r.t.targetOnly.Load())
 	}
 	for i := 3; i < 1001; i++ {
-		_ = r.decide(ctx, &r.t, copyPass{r}, jobs, nil, &Entry{Key: fmt.Sprintf("only-%d", i)})
+		_ = r.decide(ctx, &r.t, copyPass{r}, nil, jobs, nil, &Entry{Key: fmt.Sprintf("only-%d", i)})
 	}
 	if r.candidates != nil || r.t.targetOnly.Load() != 1001 {
 		t.Fatalf("over the limit: %d candidates kept, target-only %d", len(r.candidates), r.t.targetOnly.Load())
@@ -385,9 +385,9 @@ func TestDeleteCandidatesBounded(t *testing.T) {
 		t.Fatal("target-only objects made copy jobs")
 	}
 	// Source objects become jobs or skips, excluded ones neither.
-	_ = r.decide(ctx, &r.t, copyPass{r}, jobs, &Entry{Key: "new", Size: 1, ETag: md5a}, nil)
-	_ = r.decide(ctx, &r.t, copyPass{r}, jobs, &Entry{Key: "same", Size: 1, ETag: md5a}, &Entry{Key: "same", Size: 1, ETag: md5a})
-	_ = r.decide(ctx, &r.t, copyPass{r}, jobs, &Entry{Key: "a.lock", Size: 1, ETag: md5a}, nil)
+	_ = r.decide(ctx, &r.t, copyPass{r}, nil, jobs, &Entry{Key: "new", Size: 1, ETag: md5a}, nil)
+	_ = r.decide(ctx, &r.t, copyPass{r}, nil, jobs, &Entry{Key: "same", Size: 1, ETag: md5a}, &Entry{Key: "same", Size: 1, ETag: md5a})
+	_ = r.decide(ctx, &r.t, copyPass{r}, nil, jobs, &Entry{Key: "a.lock", Size: 1, ETag: md5a}, nil)
 	if len(jobs) != 1 || r.t.skipped.Load() != 1 || r.t.excluded.Load() != 1 || r.t.listed.Load() != 3 {
 		t.Fatalf("jobs %d skipped %d excluded %d listed %d", len(jobs), r.t.skipped.Load(), r.t.excluded.Load(), r.t.listed.Load())
 	}
@@ -398,7 +398,7 @@ func TestDeleteCandidatesBounded(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	base := func() Options {
-		return Options{SourcePath: "src/p", TargetPath: "dst/p", Workers: DefaultWorkers,
+		return Options{SourcePath: "src/p", TargetPath: "dst/p", Workers: DefaultWorkers, ListWorkers: DefaultListWorkers,
 			Source: s3conf.Input{Endpoint: "http://127.0.0.1:9000", Getenv: func(string) string { return "" }},
 			Target: s3conf.Input{Endpoint: "http://127.0.0.1:9001", Getenv: func(string) string { return "" }}}
 	}
@@ -431,6 +431,13 @@ func TestValidate(t *testing.T) {
 		"exclude":  func(o *Options) { o.Excludes = []string{"[x"} },
 		"endpoint": func(o *Options) { o.Target.Endpoint = "ftp://x" },
 		"verify":   func(o *Options) { o.Verify, o.DryRun = true, true },
+		"lw-":      func(o *Options) { o.ListWorkers = -1 },
+		"pw+":      func(o *Options) { o.PartWorkers = maxPartWorkers + 1 },
+		"lw+":      func(o *Options) { o.ListWorkers = maxListWorkers + 1 },
+		"plan-":    func(o *Options) { o.Plan = -1 },
+		"plan+":    func(o *Options) { o.Plan = maxPlan + 1 },
+		"range":    func(o *Options) { o.KeyRange = "a.b..c" },
+		"range<":   func(o *Options) { o.KeyRange = "b..a" },
 	} {
 		o := base()
 		mod(&o)

@@ -25,7 +25,7 @@ func (r *run) remove(ctx context.Context) error {
 	if n == 0 {
 		return nil
 	}
-	if r.t.listed.Load()-r.t.excluded.Load() == 0 {
+	if r.emptySource {
 		return fmt.Errorf("--remove: the source %s holds no object: refusing to delete the %d objects of the target %s (wrong prefix?); nothing deleted",
 			r.src, n, r.dst)
 	}
@@ -109,4 +109,37 @@ func (r *run) deleteBatch(ctx context.Context, rels []string) ([]string, error) 
 		}
 	}
 	return failed, lastErr
+}
+
+// sourceEmpty tells whether the source holds no object outside the
+// excludes, which fails the run (unless AllowEmptySource) and forbids
+// deletions. The copy pass tells for its range. A run limited to a key
+// range (a shard) whose range held nothing looks at the whole source
+// location too: one shard's range may well be empty, a wrong prefix is
+// empty everywhere. One page is read: a page of only excluded objects
+// with more after it counts as not empty.
+func (r *run) sourceEmpty(ctx context.Context) (bool, error) {
+	switch {
+	case r.t.listed.Load()-r.t.excluded.Load() > 0:
+		return false, nil
+	case r.rng.Whole():
+		return true, nil
+	case r.fromSet != nil:
+		return r.fromSet.manifest.Objects == 0, nil
+	}
+	list := listPager(r.srcList, r.src.Bucket)
+	var p pageResult
+	err := r.policy(nil).Do(ctx, func() (err error) {
+		p, err = list(ctx, pageQuery{prefix: r.src.Prefix, max: pageSize})
+		return err
+	})
+	if err != nil {
+		return false, s3conf.Explain(err, "list source "+r.src.String())
+	}
+	for _, k := range p.keys {
+		if !r.excl.Match(k[len(r.src.Prefix):]) {
+			return false, nil
+		}
+	}
+	return !p.truncated, nil
 }

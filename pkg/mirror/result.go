@@ -61,6 +61,18 @@ type Result struct {
 	Versioned       bool    `json:"target_versioned,omitempty"`
 	ObjectsPerS     float64 `json:"objects_per_s"` // objects copied per second of the run
 	BytesPerS       float64 `json:"bytes_per_s"`   // bytes copied per second of the run
+	// KeyRange is the run's part of the key space (--key-range, ".." for
+	// all of it), as KeyRange.String writes it. Units counts the parts it
+	// was listed in (in parallel, --list-workers), DiscoveryRequests the
+	// listing requests that found them (or a plan's).
+	KeyRange          string `json:"key_range"`
+	Units             int    `json:"units"`
+	DiscoveryRequests int    `json:"discovery_requests"`
+	// Ranges (--plan) are the shards' key ranges, in key order, tiling the
+	// key range, to be passed verbatim to --key-range; Estimates the
+	// objects each is expected to hold.
+	Ranges    []string `json:"ranges,omitempty"`
+	Estimates []int64  `json:"estimates,omitempty"`
 }
 
 // tally counts one pass; atomics, because workers and the progress logger
@@ -154,6 +166,8 @@ func (r *run) result() *Result {
 		Heads: r.t.heads.Load() + r.v.heads.Load(), AbortedUploads: r.copier.aborted.Load(),
 		Verified: r.verified, VerifyMismatches: r.v.mismatches.Load(),
 		MismatchedKeys: append([]string(nil), r.rec.mismatchedKeys...),
+		KeyRange:       r.rng.String(), Units: len(r.units), DiscoveryRequests: r.discoveryRequests,
+		Ranges: r.ranges, Estimates: r.estimates,
 	}
 	switch {
 	case r.listing != nil && r.listingDone:

@@ -20,10 +20,57 @@ import (
 // object in key order; the object's outcome fills it, from the merge (the
 // same already), a worker (copied, or the same after a HEAD), or nothing
 // (vanished: StarRocks vacuumed it, so the FE archive taken before does
-// not need it). A writer takes the slots in order, so the listing comes
-// out sorted while the copies finish in any order; at most slotWindow
-// slots wait, which bounds memory whatever the number of objects.
+// not need it). The units of the pass (units.go) are merged in parallel,
+// each into its own queue of slots; a writer takes the queues in key order
+// and the slots of each in order, so the listing comes out sorted while
+// units and copies finish in any order. A unit's queue holds at most
+// slotWindow / --list-workers slots (a unit that runs ahead of the writer
+// waits), and a unit counts against --list-workers until its queue is
+// written: at most slotWindow slots wait, whatever the number of objects.
 const slotWindow = 1 << 16
+
+// slotQueue is one unit's slots, in key order.
+type slotQueue struct {
+	ch      chan *slot
+	drained chan struct{} // closed once the writer wrote (or skipped) every slot
+	l       *setListing
+}
+
+// reserve takes the unit's next slot, in key order (its merge goroutine);
+// nil-safe: a pass without a listing has no queue.
+func (q *slotQueue) reserve(ctx context.Context) (*slot, error) {
+	if q == nil {
+		return nil, nil
+	}
+	s := &slot{done: make(chan struct{})}
+	select {
+	case q.ch <- s:
+		return s, nil
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	case <-q.l.stopped:
+		return nil, q.l.err
+	}
+}
+
+// end tells the writer the unit has no more slots (nil-safe).
+func (q *slotQueue) end() {
+	if q != nil {
+		close(q.ch)
+	}
+}
+
+// wait returns once the writer is done with the queue, or ctx ended.
+func (q *slotQueue) wait(ctx context.Context) {
+	if q == nil {
+		return
+	}
+	select {
+	case <-q.drained:
+	case <-ctx.Done():
+	case <-q.l.stopped:
+	}
+}
 
 // slot is one source object's place in the listing.
 type slot struct {
@@ -53,12 +100,17 @@ func (s *slot) drop() {
 // completed only after the whole run succeeded.
 type setListing struct {
 	key    string
-	slots  chan *slot
+	queues chan *slotQueue
+	perQ   int // slots a queue holds
 	quit   chan struct{}
 	done   chan error // the writer's end
-	w      *backupset.Writer
-	up     *partUpload
-	doneAt time.Time
+	// stopped is closed when the writer returns, err then being why
+	// (errListingAbandoned after the last queue): units stop waiting.
+	stopped chan struct{}
+	err     error
+	w       *backupset.Writer
+	up      *partUpload
+	doneAt  time.Time
 }
 
 // beginListing checks that the set is not committed yet, finds out whether
@@ -105,50 +157,64 @@ func (r *run) commitListing(ctx context.Context) error {
 
 // startListing starts writing the listing to key in the target bucket.
 func (r *run) startListing(ctx context.Context, versioned bool) (*setListing, error) {
-	l := &setListing{key: r.o.Manifest, slots: make(chan *slot, slotWindow), quit: make(chan struct{}), done: make(chan error, 1),
+	l := &setListing{key: r.o.Manifest, queues: make(chan *slotQueue, r.listWorkers), perQ: orDefault(r.o.queueSlots, max(pageSize, slotWindow/r.listWorkers)),
+		quit: make(chan struct{}), done: make(chan error, 1), stopped: make(chan struct{}),
 		up: &partUpload{cl: r.dstCl, bucket: r.dst.Bucket, key: r.o.Manifest, partSize: defaultPartSize}}
 	var err error
 	l.w, err = backupset.NewWriter(l.up, backupset.Header{
 		Source: r.src.String(), SourceEndpoint: r.srcCfg.String(), Target: r.dst.String(), TargetEndpoint: r.dstCfg.String(),
-		Versioned: versioned, StartedAt: r.start.UTC(),
+		Versioned: versioned, StartedAt: r.start.UTC(), RangeStart: r.rng.Start, RangeEnd: r.rng.End,
 	})
 	if err != nil {
 		return nil, err
 	}
-	go func() { l.done <- l.write(ctx) }()
+	go func() {
+		err := l.write(ctx)
+		l.err = err
+		if err == nil {
+			l.err = errListingAbandoned // nothing may be reserved once the queues are closed
+		}
+		close(l.stopped)
+		l.done <- err
+	}()
 	return l, nil
 }
 
-// reserve takes the next slot, in key order (merge goroutine).
-func (l *setListing) reserve(ctx context.Context) (*slot, error) {
+// queue returns the queue of the next unit, in key order (nil-safe).
+func (l *setListing) queue(ctx context.Context) (*slotQueue, error) {
 	if l == nil {
 		return nil, nil
 	}
-	s := &slot{done: make(chan struct{})}
+	q := &slotQueue{ch: make(chan *slot, l.perQ), drained: make(chan struct{}), l: l}
 	select {
-	case l.slots <- s:
-		return s, nil
+	case l.queues <- q:
+		return q, nil
 	case <-ctx.Done():
 		return nil, context.Cause(ctx)
+	case <-l.stopped:
+		return nil, l.err
 	}
 }
 
-// write adds the filled slots to the listing, in order.
+// write adds the filled slots to the listing, queue after queue, in order.
 func (l *setListing) write(ctx context.Context) error {
-	for s := range l.slots {
-		select {
-		case <-s.done:
-		case <-l.quit:
-			return errListingAbandoned
-		case <-ctx.Done():
-			return context.Cause(ctx)
+	for q := range l.queues {
+		for s := range q.ch {
+			select {
+			case <-s.done:
+			case <-l.quit:
+				return errListingAbandoned
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			}
+			if s.skip {
+				continue
+			}
+			if err := l.w.Add(s.entry); err != nil {
+				return err
+			}
 		}
-		if s.skip {
-			continue
-		}
-		if err := l.w.Add(s.entry); err != nil {
-			return err
-		}
+		close(q.drained)
 	}
 	return nil
 }
@@ -164,7 +230,7 @@ func (l *setListing) passDone(ok bool) error {
 	if !ok {
 		close(l.quit)
 	}
-	close(l.slots)
+	close(l.queues)
 	err := <-l.done
 	l.doneAt = time.Now().UTC()
 	return err

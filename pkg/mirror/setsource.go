@@ -52,9 +52,10 @@ func readSet(ctx context.Context, cl *minio.Client, src Location, key string) (*
 	return &setSource{cl: cl, bucket: src.Bucket, key: key, manifest: m}, nil
 }
 
-// run sends the set's entries as pages, closing out only after every
-// listing was read whole and matched the digest its manifest records.
-func (s *setSource) run(ctx context.Context, out chan<- page, size int) {
+// run sends the entries of one of the set's listings that fall in rng, as
+// pages, and closes out only after the listing was read whole and matched
+// the digest its manifest records.
+func (s *setSource) run(ctx context.Context, ref backupset.ListingRef, rng KeyRange, out chan<- page, size int) {
 	send := func(p page) bool {
 		select {
 		case out <- p:
@@ -63,32 +64,42 @@ func (s *setSource) run(ctx context.Context, out chan<- page, size int) {
 			return false
 		}
 	}
-	refs := append([]backupset.ListingRef(nil), s.manifest.Listings...)
-	sort.Slice(refs, func(i, j int) bool { return refs[i].RangeStart < refs[j].RangeStart })
 	buf := make([]Entry, 0, size)
-	for _, ref := range refs {
-		err := s.each(ctx, ref, func(e backupset.Entry) bool {
-			buf = append(buf, Entry{Key: e.Key, Size: e.Size, ETag: e.ETag, VersionID: e.VersionID, OriginETag: e.SourceETag})
-			if len(buf) == size {
-				if !send(page{entries: buf}) {
-					return false
-				}
-				buf = make([]Entry, 0, size)
+	err := s.each(ctx, ref, func(e backupset.Entry) bool {
+		if !rng.Contains(e.Key) {
+			return true // read on: the digest covers the whole listing
+		}
+		buf = append(buf, Entry{Key: e.Key, Size: e.Size, ETag: e.ETag, VersionID: e.VersionID, OriginETag: e.SourceETag})
+		if len(buf) == size {
+			if !send(page{entries: buf}) {
+				return false
 			}
-			return true
-		})
-		if err != nil {
-			send(page{err: err})
-			return
+			buf = make([]Entry, 0, size)
 		}
-		if ctx.Err() != nil {
-			return
-		}
+		return true
+	})
+	if err != nil {
+		send(page{err: err})
+		return
 	}
-	if len(buf) > 0 && !send(page{entries: buf}) {
+	if ctx.Err() != nil || (len(buf) > 0 && !send(page{entries: buf})) {
 		return
 	}
 	close(out)
+}
+
+// units returns the parts of rng each of the set's listings covers, in key
+// order, with the listing that holds them.
+func (s *setSource) units(rng KeyRange) []unit {
+	refs := append([]backupset.ListingRef(nil), s.manifest.Listings...)
+	sort.Slice(refs, func(i, j int) bool { return refs[i].RangeStart < refs[j].RangeStart })
+	var out []unit
+	for i := range refs {
+		if part, ok := (KeyRange{Start: refs[i].RangeStart, End: refs[i].RangeEnd}).intersect(rng); ok {
+			out = append(out, unit{rng: part, ref: &refs[i]})
+		}
+	}
+	return out
 }
 
 // each streams one listing of the set.

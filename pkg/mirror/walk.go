@@ -14,17 +14,17 @@ import (
 // passes.go); walk does the rest: list, merge, exclude, decide, HEAD.
 type pass interface {
 	// leaveOut reports whether a source object takes no part in the pass
-	// (merge goroutine).
+	// (a merge goroutine).
 	leaveOut(t *tally, s *Entry) bool
-	// targetOnly is told of a target-only key that is not excluded (merge
-	// goroutine).
+	// targetOnly is told of a target-only key that is not excluded (a
+	// merge goroutine).
 	targetOnly(ctx context.Context, t *tally, rel string)
 	// differs handles a source object whose target differs or is missing
 	// (a worker).
 	differs(ctx context.Context, stop context.CancelCauseFunc, t *tally, j job)
-	// reserve returns the object's slot in the backup set's listing (nil:
-	// nothing is recorded), in key order (merge goroutine).
-	reserve(ctx context.Context) (*slot, error)
+	// queue returns the next unit's queue of slots in the backup set's
+	// listing (nil: nothing is recorded); called in key order.
+	queue(ctx context.Context) (*slotQueue, error)
 }
 
 // job is one source object the merge could not settle: it differs, or
@@ -37,23 +37,14 @@ type job struct {
 	slot   *slot // where the backup set's listing records the outcome
 }
 
-// walk lists both sides, merges them, and hands the objects that differ
-// (or need a HEAD to tell) to a pool of workers that settle them and pass
-// them to p. It returns nil only after both listings completed.
+// walk lists both sides unit by unit (units.go), merges each unit's two
+// listings, and hands the objects that differ (or need a HEAD to tell) to
+// a pool of workers that settle them and pass them to p. It returns nil
+// only after every unit's listings completed.
 func (r *run) walk(parent context.Context, t *tally, p pass) error {
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
-	srcCh, dstCh := make(chan page, pageQueue), make(chan page, pageQueue)
-	r.checks = 0
-	if r.fromSet != nil {
-		go r.fromSet.run(ctx, srcCh, orDefault(r.o.listPage, pageSize))
-	} else {
-		go r.newLister(ctx, "source", r.srcCl, r.src, nil).run(ctx, srcCh)
-	}
-	target := r.newLister(ctx, "target", r.dstCl, r.dst, &r.listMeta)
-	target.versions = r.targetVersions
-	go target.run(ctx, dstCh)
-
+	r.checks.Store(0)
 	jobs := make(chan job, r.workers)
 	var wg sync.WaitGroup
 	for range r.workers {
@@ -65,22 +56,36 @@ func (r *run) walk(parent context.Context, t *tally, p pass) error {
 			}
 		}()
 	}
-	err := merge(ctx, newCursor("source", srcCh), newCursor("target", dstCh), func(s, d *Entry) error {
-		return r.decide(ctx, t, p, jobs, s, d)
+	err := r.eachUnit(ctx, cancel, p, func(u unit, q *slotQueue) error {
+		uctx, stop := context.WithCancel(ctx) // ends the unit's listers when its merge ends early
+		defer stop()
+		srcCh, dstCh := make(chan page, pageQueue), make(chan page, pageQueue)
+		if r.fromSet != nil {
+			go r.fromSet.run(uctx, *u.ref, u.rng, srcCh, orDefault(r.o.listPage, mergePage))
+		} else {
+			go r.newLister(uctx, "source", r.srcList, r.src, u.rng, nil).run(uctx, srcCh)
+		}
+		target := r.newLister(uctx, "target", r.dstList, r.dst, u.rng, &r.listMeta)
+		target.versions = r.targetVersions
+		go target.run(uctx, dstCh)
+		return merge(uctx, newCursor("source", srcCh), newCursor("target", dstCh), func(s, d *Entry) error {
+			return r.decide(ctx, t, p, q, jobs, s, d)
+		})
 	})
 	close(jobs)
 	wg.Wait()
 	if perr := parent.Err(); perr != nil {
 		return context.Cause(parent)
 	}
-	if cause := context.Cause(ctx); cause != nil {
+	if cause := context.Cause(ctx); cause != nil && err == nil {
 		return cause // a worker stopped the pass (fatal error)
 	}
 	return err
 }
 
-// decide handles one merged key in the merge goroutine.
-func (r *run) decide(ctx context.Context, t *tally, p pass, jobs chan<- job, s, d *Entry) error {
+// decide handles one merged key in its unit's merge goroutine; q is the
+// unit's queue of slots in the backup set's listing (nil: none).
+func (r *run) decide(ctx context.Context, t *tally, p pass, q *slotQueue, jobs chan<- job, s, d *Entry) error {
 	rel := ""
 	if s != nil {
 		t.listed.Add(1)
@@ -104,7 +109,7 @@ func (r *run) decide(ctx context.Context, t *tally, p pass, jobs chan<- job, s, 
 	if p.leaveOut(t, s) {
 		return nil
 	}
-	sl, err := p.reserve(ctx)
+	sl, err := q.reserve(ctx)
 	if err != nil {
 		return err
 	}
@@ -117,7 +122,7 @@ func (r *run) decide(ctx context.Context, t *tally, p pass, jobs chan<- job, s, 
 	j := job{src: *s, act: act, reason: reason, slot: sl}
 	if act == Check {
 		j.dst = *d
-		r.checks++
+		r.checks.Add(1)
 		r.maybeListMetadata(ctx, t)
 	}
 	select {
@@ -141,11 +146,14 @@ const (
 
 func (r *run) maybeListMetadata(ctx context.Context, t *tally) {
 	n := t.targetListed.Load()
-	if !r.metadataListing || r.listMeta.Load() || n < orDefault(r.o.metadataAfter, metadataAfter) || float64(r.checks) <= metadataShare*float64(n) {
+	checks := r.checks.Load()
+	if !r.metadataListing || r.listMeta.Load() || n < orDefault(r.o.metadataAfter, metadataAfter) || float64(checks) <= metadataShare*float64(n) {
 		return
 	}
-	r.listMeta.Store(true)
-	zerolog.Ctx(ctx).Info().Int64("checks", r.checks).Int64("target_listed", n).
+	if !r.listMeta.CompareAndSwap(false, true) {
+		return // another unit's merge turned it on
+	}
+	zerolog.Ctx(ctx).Info().Int64("checks", checks).Int64("target_listed", n).
 		Msg("many target objects need a HEAD: listing the target with its metadata from here on")
 }
 

@@ -48,6 +48,16 @@ func main() {
 			Usage: "after a complete run, write the backup set's data listing here in the target bucket (backups/<id>/data.jsonl.gz): every source object with what the target holds for it (its version on a versioned bucket)"},
 		&cli.StringFlag{Name: "from-manifest", Destination: &o.FromManifest,
 			Usage: "restore a backup set: copy exactly the objects its manifest (backups/<id>/manifest.json in the source bucket) lists, at their recorded versions; with --remove the target then holds exactly them"},
+		&cli.IntFlag{Name: "list-workers", Value: mirror.DefaultListWorkers, Destination: &o.ListWorkers,
+			Usage: "parts of the key space listed at once on each side, 1-256 (found by delimiter listings of the source; 1: one sequential listing)"},
+		&cli.IntFlag{Name: "part-workers", Value: mirror.DefaultPartWorkers, Destination: &o.PartWorkers,
+			Usage: "parts of objects above 64 MiB copied at once over all objects, 1-64 (each holds an 8 MiB buffer when the copy crosses servers)"},
+		&cli.StringFlag{Name: "key-range", Destination: &o.KeyRange,
+			Usage: "only the keys (relative to the prefixes) in START..END, half-open, each bound percent-encoded ('.' as %2E), empty for open; " +
+				"copies, --verify, --remove and --exclude act only inside it: pass one of --plan's ranges verbatim to each shard"},
+		&cli.IntFlag{Name: "plan", Destination: &o.Plan,
+			Usage: "plan N shards, 1-1024: discover the source's key space (no full listing), copy nothing, and return N ranges of balanced " +
+				"estimated size in the result's \"ranges\" (and \"estimates\": objects each), for --key-range"},
 		&cli.DurationFlag{Name: "progress-interval", Value: mirror.DefaultProgressInterval, Destination: &o.ProgressInterval,
 			Usage: "log a progress line this often (0: never)"},
 	)

@@ -279,7 +279,9 @@ func countObjects(m testbed.S3Server, bkt string) int {
 }
 
 // A listing request that fails is retried from the last key received; the
-// listing is complete and nothing is copied twice or missed.
+// listing is complete and nothing is copied twice or missed. One sequential
+// listing per side (--list-workers 1), so that the requests can be counted;
+// TestMirrorParallelListing fails a listing among parallel units.
 func TestMirrorListingErrorIsRetried(t *testing.T) {
 	a, b := testbed.NewMinIO(t), testbed.NewMinIO(t)
 	bucket(t, a, "src")
@@ -302,7 +304,7 @@ func TestMirrorListingErrorIsRetried(t *testing.T) {
 		n := lists.Add(1)
 		return n >= 2 && n <= 3
 	}, Status: 500, Code: "InternalError"})
-	r := mirrorRun(t, side{a, proxy.Endpoint()}, direct(b), "--source", "src/sr", "--target", "dst/sr", "--retries", "2")
+	r := mirrorRun(t, side{a, proxy.Endpoint()}, direct(b), "--source", "src/sr", "--target", "dst/sr", "--retries", "2", "--list-workers", "1")
 	testbed.WantCode(t, r, 0)
 	want(t, r, map[string]int64{"listed": 2500, "copied": 2500, "errors": 0, "retries": 2})
 	if !r.HasLog("warn", "listing failed; resuming") {
@@ -326,7 +328,7 @@ func TestMirrorListingErrorIsRetried(t *testing.T) {
 		return testbed.IsS3List(r) && bkt == "src" && lists.Add(1) >= 2
 	}, Status: 500, Code: "InternalError"})
 	r = mirrorRun(t, side{a, proxy.Endpoint()}, direct(b), "--source", "src/sr", "--target", "dst/sr", "--retries", "1",
-		"--remove", "--max-delete", "100000")
+		"--remove", "--max-delete", "100000", "--list-workers", "1")
 	wantError(t, r, 1, "list source s3://src/sr/")
 	want(t, r, map[string]int64{"deleted": 0, "copied": 0})
 	if r.Num("listed") >= 2500 {
