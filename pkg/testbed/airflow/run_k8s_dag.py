@@ -16,7 +16,8 @@ from which the next pods' templated values are rendered.
 The binaries come from SRB_BIN_DIR. Prints one JSON object: the run (as
 xcoms.py) plus "pods": {task_id: {"command", "env", "secrets", "xcom_mount",
 "sidecar"}}, where env lists the plain variables (names and values) and secrets
-the variables taken from the Secret (name -> key).
+the variables taken from the Secret (name -> key). The pods of a mapped task
+are "task_id[i]" (map index i), as in xcoms.py.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def run_pod(self, context):
     command locally, return its /airflow/xcom/return.json."""
     pod = self.build_pod_request_obj(context, dry_run=True)
     spec = describe(pod)
-    PODS[self.task_id] = spec
+    index = context["ti"].map_index
+    PODS[self.task_id if index is None or index < 0 else f"{self.task_id}[{index}]"] = spec
     with open(os.environ["SRB_FAKE_SECRET"], encoding="utf-8") as f:
         secret = json.load(f)
     env = {"PATH": os.environ["SRB_BIN_DIR"] + ":/usr/bin:/bin", "HOME": "/root"}
