@@ -126,6 +126,18 @@ if AVAILABLE:
     def catalog_env(cfg) -> dict:
         return {**s3_env(cfg), **values(cfg, SRB_SETS_PREFIX="sets_prefix", SRB_DATA_PREFIX="data_prefix")}
 
+    def archive_pod(cfg, task_id: str, binaries: list[str], env: dict):
+        """A pod passing the FE archive between the FE host and the off-site
+        bucket through its own /tmp (a pod's files do not outlive it): the
+        binaries run in order, the last one's result is the XCom."""
+        return pod(
+            cfg,
+            task_id,
+            ["/bin/sh", "-c", "set -e; " + "; ".join(binaries)],
+            {**ssh_env(cfg), **s3_env(cfg), "SRB_LOCAL_PATH": "/tmp/fe-meta.tar.gz", **env},
+            SSH_SECRETS + S3_SECRETS,
+        )
+
     def mirror_side(cfg, role: str, side: str) -> tuple[dict, list]:
         """One side of a mirror pod ("SOURCE" or "TARGET"): the cluster's MinIO or the off-site data."""
         if side == "cluster":
@@ -162,18 +174,14 @@ if AVAILABLE:
         one: a pod's files do not outlive it) and one pod per shard."""
         cfg = k8s_config()
         archive = pod(cfg, "fe_archive", ["fe-archive"], ssh_env(cfg), SSH_SECRETS)
-        upload = pod(
+        upload = archive_pod(
             cfg,
             "fe_fetch_upload",
-            ["/bin/sh", "-c", "set -e; fe-fetch; s3-upload"],
+            ["fe-fetch", "s3-upload"],
             {
-                **ssh_env(cfg),
                 **values(archive, SRB_REMOTE_PATH="remote_path", SRB_SHA256="sha256"),
-                "SRB_LOCAL_PATH": "/tmp/fe-meta.tar.gz",
-                **s3_env(cfg),
                 **values(cfg, SRB_S3_KEY="fe_archive_key"),
             },
-            SSH_SECRETS + S3_SECRETS,
         )
         # Once the upload is verified: fe-fetch --remove-remote checks that the
         # FE host's file is the one uploaded (its SHA-256), then deletes it
@@ -244,18 +252,14 @@ if AVAILABLE:
             backup=False,
         )
         dry_run >> plan
-        extract = pod(
+        extract = archive_pod(
             cfg,
             "download_extract_fe_archive",
-            ["/bin/sh", "-c", "set -e; s3-download; fe-extract"],
+            ["s3-download", "fe-extract"],
             {
-                **s3_env(cfg),
                 **values(chosen, SRB_S3_KEY="fe_archive_key"),
-                "SRB_LOCAL_PATH": "/tmp/fe-meta.tar.gz",
-                **ssh_env(cfg),
                 **values(cfg, SRB_RESET_ELECTION_GROUP="reset_election_group"),
             },
-            SSH_SECRETS + S3_SECRETS,
         )
         summary >> extract
 

@@ -66,22 +66,14 @@ func (s *story) succeeds(stage, dag string, conf map[string]any) testbed.RunInfo
 	return run
 }
 
-func (s *story) state() testbed.State {
+// do runs a step of the story (s.State, s.Change) and fails the test on an error.
+func do[T any](s *story, step func(context.Context) (T, error)) T {
 	s.t.Helper()
-	st, err := s.State(context.Background())
+	v, err := step(context.Background())
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	return st
-}
-
-func (s *story) change() testbed.Change {
-	s.t.Helper()
-	c, err := s.Change(context.Background())
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return c
+	return v
 }
 
 func (s *story) catalog(wantCode int, args ...string) map[string]any {
@@ -187,11 +179,11 @@ func TestBackupSetsThroughAirflow(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	state1 := s.state()
+	state1 := do(s, s.State)
 	id1 := s.completeSet(s.succeeds("backup-1", "starrocks_backup", nil), objects, 1)
 
-	first := s.change()
-	state2 := s.state()
+	first := do(s, s.Change)
+	state2 := do(s, s.State)
 	id2 := s.completeSet(s.succeeds("backup-2", "starrocks_backup", map[string]any{"shards": 3}), len(state2.Bucket), 3)
 	offsite, err := testbed.BucketDigest(ctx, bed.Offsite.Client(), testbed.BedBackupBucket, "data/")
 	if err != nil {
@@ -206,7 +198,7 @@ func TestBackupSetsThroughAirflow(t *testing.T) {
 
 	// A backup whose data copy fails (the off-site endpoint refuses writes
 	// under data/): the set has its FE archive but no manifest.
-	s.change()
+	do(s, s.Change)
 	refuse := proxy.Add(&testbed.Fault{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable",
 		Match: testbed.MatchAll(testbed.IsS3Put, func(r *http.Request) bool { _, k := testbed.S3BucketKey(r); return strings.HasPrefix(k, "data/") })})
 	run3 := s.run("backup-3-fails", "starrocks_backup", nil)
@@ -240,7 +232,7 @@ func TestBackupSetsThroughAirflow(t *testing.T) {
 		dry["copied"] != sum["copied"] || dry["deleted"] != sum["deleted"] || sum["shards"] != float64(3) {
 		t.Fatalf("dry run %v, restore %v: want the counts announced, then done, over 3 shards", dry, sum)
 	}
-	if d := state2.Diff(s.state()); d != "" {
+	if d := state2.Diff(do(s, s.State)); d != "" {
 		t.Fatalf("restored set %s differs from the cluster at that backup: %s", id2, d)
 	}
 	if r2.Result("download_fe_archive")["key"] != "backups/"+id2+"/fe-meta.tar.gz" {
@@ -249,7 +241,7 @@ func TestBackupSetsThroughAirflow(t *testing.T) {
 
 	// The oldest set, by id, over the newer state.
 	s.succeeds("restore-set-1", "starrocks_restore", map[string]any{"confirm": true, "backup_id": id1})
-	if d := state1.Diff(s.state()); d != "" {
+	if d := state1.Diff(do(s, s.State)); d != "" {
 		t.Fatalf("restored set %s differs from the cluster at that backup: %s", id1, d)
 	}
 	if kept, _ := filepath.Glob(filepath.Join(bed.FE.Dir, "conf.before-restore-*", "fe.conf")); len(kept) != 2 {
