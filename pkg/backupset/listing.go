@@ -85,7 +85,7 @@ type Writer struct {
 // NewWriter starts a listing on w with header h (Format is set).
 func NewWriter(w io.Writer, h Header) (*Writer, error) {
 	h.Format = ListingFormat
-	cw := &countWriter{w: w, h: sha256.New()}
+	cw := &countWriter{w: w, digest: newDigest()}
 	gz := gzip.NewWriter(cw)
 	buf := bufio.NewWriterSize(gz, 64<<10)
 	lw := &Writer{w: cw, gz: gz, buf: buf, enc: json.NewEncoder(buf), header: h}
@@ -132,18 +132,31 @@ func (w *Writer) Close(doneAt time.Time) error {
 
 // Sum returns the size and SHA-256 of the compressed listing written so
 // far (complete after Close).
-func (w *Writer) Sum() (int64, string) { return w.w.n, hex.EncodeToString(w.w.h.Sum(nil)) }
+func (w *Writer) Sum() (int64, string) { return w.w.sum() }
 
-type countWriter struct {
-	w io.Writer
+// digest counts and hashes the compressed bytes of a listing, written or read.
+type digest struct {
 	h hash.Hash
 	n int64
 }
 
+func newDigest() digest { return digest{h: sha256.New()} }
+
+func (d *digest) add(p []byte) {
+	d.h.Write(p)
+	d.n += int64(len(p))
+}
+
+func (d *digest) sum() (int64, string) { return d.n, hex.EncodeToString(d.h.Sum(nil)) }
+
+type countWriter struct {
+	w io.Writer
+	digest
+}
+
 func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
-	c.h.Write(p[:n])
-	c.n += int64(n)
+	c.add(p[:n])
 	return n, err
 }
 
@@ -164,7 +177,7 @@ type Reader struct {
 // NewReader reads the header of the listing on r; name describes it in
 // errors (its key).
 func NewReader(r io.Reader, name string) (*Reader, error) {
-	cr := &countReader{r: r, h: sha256.New()}
+	cr := &countReader{r: r, digest: newDigest()}
 	gz, err := gzip.NewReader(cr)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrBadListing, name, err)
@@ -240,18 +253,16 @@ func (r *Reader) Trailer() *Trailer { return r.trailer }
 
 // Sum returns the size and SHA-256 of the compressed bytes read so far
 // (the whole listing once Next has returned io.EOF).
-func (r *Reader) Sum() (int64, string) { return r.cr.n, hex.EncodeToString(r.cr.h.Sum(nil)) }
+func (r *Reader) Sum() (int64, string) { return r.cr.sum() }
 
 type countReader struct {
 	r io.Reader
-	h hash.Hash
-	n int64
+	digest
 }
 
 func (c *countReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.h.Write(p[:n])
-	c.n += int64(n)
+	c.add(p[:n])
 	return n, err
 }
 

@@ -2,8 +2,8 @@ package taskrun
 
 import (
 	"io"
-	"strings"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
