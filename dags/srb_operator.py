@@ -1,8 +1,10 @@
 """SrbBinaryOperator: runs one of the project's task binaries the way its contract expects.
 
 - Inputs reach the binary through its environment (``SRB_*`` variables), never its
-  command line. ``env`` values may be XCom references (another task's result
-  fields): the dependency then comes with the value.
+  command line (``args`` holds fixed words only: ``catalog``'s subcommand). ``env``
+  values may be XCom references (another task's result fields): the dependency
+  then comes with the value. A mapped task (one per shard) is expanded over
+  ``extra_env``, merged into ``env``.
 - ``connections`` maps a variable (``SRB_SSH_CONN``, ``SRB_S3_CONN``, ...) to an
   Airflow connection id. The connection is looked up in ``execute``, at run time
   where Airflow allows it, and handed to the binary as JSON in its environment.
