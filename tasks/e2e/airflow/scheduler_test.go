@@ -92,7 +92,7 @@ func TestDAGsUnderTheScheduler(t *testing.T) {
 }
 
 // A backup run triggered through the REST API whose data copy fails (the
-// off-site endpoint refuses writes under data/): mirror_data fails with its
+// off-site endpoint refuses writes under data/, as a bucket policy would): mirror_data fails with its
 // JSON result in the XCom "result" and the binary's error at error level
 // in the log, and the set stays incomplete. Once the endpoint takes writes
 // again, clearing the failed task runs it and what follows again, and the
@@ -102,8 +102,7 @@ func TestDAGsUnderTheScheduler(t *testing.T) {
 // connection ids and never a secret.
 func backupClearedUnderScheduler(t *testing.T, srv *testbed.AirflowServer, bed *testbed.Bed, proxy *testbed.FaultProxy, objects int) string {
 	ctx := context.Background()
-	proxy.Add(&testbed.Fault{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable",
-		Match: testbed.MatchAll(testbed.IsS3Put, func(r *http.Request) bool { _, k := testbed.S3BucketKey(r); return strings.HasPrefix(k, "data/") })})
+	refuseDataWrites(proxy)
 	runID, err := srv.Trigger(ctx, "starrocks_backup", map[string]any{})
 	if err != nil {
 		t.Fatal(err)

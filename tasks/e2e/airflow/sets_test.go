@@ -197,10 +197,10 @@ func TestBackupSetsThroughAirflow(t *testing.T) {
 	}
 
 	// A backup whose data copy fails (the off-site endpoint refuses writes
-	// under data/): the set has its FE archive but no manifest.
+	// under data/, as a bucket policy would, failing at once rather than
+	// after retries): the set has its FE archive but no manifest.
 	do(s, s.Change)
-	refuse := proxy.Add(&testbed.Fault{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable",
-		Match: testbed.MatchAll(testbed.IsS3Put, func(r *http.Request) bool { _, k := testbed.S3BucketKey(r); return strings.HasPrefix(k, "data/") })})
+	refuse := refuseDataWrites(proxy)
 	run3 := s.run("backup-3-fails", "starrocks_backup", nil)
 	proxy.Clear()
 	id3 := str(run3.Result("config"), "backup_id")
@@ -273,6 +273,14 @@ func TestBackupSetsThroughAirflow(t *testing.T) {
 			}
 		}
 	}
+}
+
+// refuseDataWrites makes the off-site endpoint behind proxy refuse every
+// write under data/ (AccessDenied: not retried, so the copy fails at once)
+// while the FE archive and the sets' files still go through.
+func refuseDataWrites(proxy *testbed.FaultProxy) *testbed.Fault {
+	return proxy.Add(&testbed.Fault{Status: http.StatusForbidden, Code: "AccessDenied",
+		Match: testbed.MatchAll(testbed.IsS3Put, func(r *http.Request) bool { _, k := testbed.S3BucketKey(r); return strings.HasPrefix(k, "data/") })})
 }
 
 func setStatuses(list map[string]any) []string {
