@@ -4,6 +4,7 @@ package airflow_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,8 +21,9 @@ import (
 // process with only the pod's environment (keys from a fake Kubernetes
 // Secret) and /airflow/xcom mounted for it alone. The binaries'
 // return.json is the XCom, from which the next pod's values are rendered.
-// The backup commits a complete set; after the cluster's bucket and the
-// FE's meta/ are lost, the restore twin brings back identical bytes. The
+// The backup (two shards: a plan pod, then one pod per shard) commits a
+// complete set; after the cluster's bucket and the FE's meta/ are lost,
+// the restore twin brings back identical bytes. The
 // configuration comes from the Variable, given as
 // AIRFLOW_VAR_STARROCKS_BACKUP_CONFIG (a form Kubernetes deployments use).
 func TestKubernetesDAGPods(t *testing.T) {
@@ -42,7 +44,7 @@ func TestKubernetesDAGPods(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := af.RunPodDAG(ctx, "starrocks_backup_k8s", map[string]any{}, secret)
+	run, err := af.RunPodDAG(ctx, "starrocks_backup_k8s", map[string]any{"shards": 2}, secret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,11 +59,11 @@ func TestKubernetesDAGPods(t *testing.T) {
 	sides := []string{"SRB_SOURCE_ACCESS_KEY", "SRB_SOURCE_SECRET_KEY", "SRB_TARGET_ACCESS_KEY", "SRB_TARGET_SECRET_KEY"}
 	checkPods(t, bed, secret, run, map[string][]string{
 		"fe_archive": ssh, "fe_fetch_upload": slices.Concat(s3, ssh), "remove_fe_host_archive": ssh,
-		"mirror_data[0]": sides, "commit_set": s3,
+		"plan_shards": sides, "mirror_data[0]": sides, "mirror_data[1]": sides, "commit_set": s3,
 	})
 
 	// The next pod's values came from the collected return.json.
-	archive, upload, mirror, commit := run.Result("fe_archive"), run.Result("fe_fetch_upload"), run.Result("mirror_data[0]"), run.Result("commit_set")
+	archive, upload, summary, commit := run.Result("fe_archive"), run.Result("fe_fetch_upload"), run.Result("data_summary"), run.Result("commit_set")
 	fetchEnv := run.Pods["fe_fetch_upload"].Env
 	if archive["sha256"] == nil || fetchEnv["SRB_REMOTE_PATH"] != archive["remote_path"] || fetchEnv["SRB_SHA256"] != archive["sha256"] {
 		t.Fatalf("fe_fetch_upload's pod got %v, the archive pod returned %v", fetchEnv, archive)
@@ -74,8 +76,14 @@ func TestKubernetesDAGPods(t *testing.T) {
 	if upload["task"] != "s3-upload" || upload["sha256"] != archive["sha256"] || key != "backups/"+id+"/fe-meta.tar.gz" {
 		t.Fatalf("fe_fetch_upload returned %v", upload)
 	}
-	if mirror["copied"] != float64(objects) || mirror["bytes"] != float64(size) || mirror["verified"] != true || mirror["manifest_key"] != "backups/"+id+"/data.jsonl.gz" {
-		t.Fatalf("mirror_data returned %v, want %d objects (%d bytes) verified, with the set's listing", mirror, objects, size)
+	listings := "backups/" + id + "/data-0.jsonl.gz,backups/" + id + "/data-1.jsonl.gz"
+	if summary["copied"] != float64(objects) || summary["bytes"] != float64(size) || summary["verified"] != true || summary["data_listings"] != listings {
+		t.Fatalf("the shards copied %v, want %d objects (%d bytes) verified, with a listing each", summary, objects, size)
+	}
+	for i, task := range run.Mapped("mirror_data") {
+		if env := run.Pods[task].Env; env["SRB_KEY_RANGE"] == "" || env["SRB_MANIFEST"] != fmt.Sprintf("backups/%s/data-%d.jsonl.gz", id, i) {
+			t.Errorf("%s's pod: %v, want its range and its listing", task, env)
+		}
 	}
 	if commit["id"] != id || commit["consistent"] != true || commit["data_objects"] != float64(objects) {
 		t.Fatalf("commit_set returned %v", commit)
