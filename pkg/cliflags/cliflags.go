@@ -72,7 +72,7 @@ func Transfer(t *s3xfer.Transfer) []cli.Flag {
 		&cli.StringFlag{Name: "bucket", EnvVars: env("bucket"), Required: true, Destination: &t.Bucket, Usage: "bucket"},
 		&cli.StringFlag{Name: "key", EnvVars: env("key"), Destination: &t.Key, Usage: "object key"},
 		&cli.GenericFlag{Name: "part-size", EnvVars: env("part-size"), Value: (*Size)(&t.PartSize),
-			Usage: "multipart part size (5MiB-5GiB); memory use is about part size × concurrency"},
+			Usage: "multipart part size (5MiB-5GiB; larger when a file would need over 10,000 parts); parts are read from and written to the file in place, so memory does not grow with it"},
 		&cli.IntFlag{Name: "concurrency", EnvVars: env("concurrency"), Value: t.Concurrency, Destination: &t.Concurrency,
 			Usage: "parts transferred at once"},
 		&cli.StringFlag{Name: "local-path", Required: true, Destination: &t.LocalPath,

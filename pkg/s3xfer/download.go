@@ -2,12 +2,15 @@ package s3xfer
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/rs/zerolog"
@@ -92,19 +95,22 @@ func (p *downloadPlan) latest(ctx context.Context, cl *s3.Client) (string, error
 	return aws.ToString(best.Key), nil
 }
 
-// Download fetches an object with concurrent ranged GETs into a temporary
-// file beside LocalPath, checks it against the SHA-256 stored at upload, and only
-// then renames it to LocalPath. On any failure nothing is left there (an
-// earlier file there is kept) and the temporary file is removed. An object
-// without a stored SHA-256 is refused before any byte is fetched, unless
-// AllowUnverified.
+// Download fetches an object with concurrent ranged GETs, each written in
+// place into a temporary file beside LocalPath, while a hasher follows the
+// ranges in order as they complete (reading them back from the page
+// cache) and starts their write-back to disk. Once the last range is in,
+// the digest is compared with the SHA-256 stored at upload, and only then
+// is the file synced and renamed to LocalPath. On any failure nothing is
+// left there (an earlier file there is kept) and the temporary file is
+// removed. An object without a stored SHA-256 is refused before any byte
+// is fetched, unless AllowUnverified.
 func Download(ctx context.Context, o DownloadOptions) (*DownloadResult, error) {
 	log := zerolog.Ctx(ctx)
 	p, err := o.validate()
 	if err != nil {
 		return nil, err
 	}
-	cl, tm, err := p.clients(ctx)
+	cl, err := p.client(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -141,29 +147,16 @@ func Download(ctx context.Context, o DownloadOptions) (*DownloadResult, error) {
 	defer tmp.Abort()
 
 	start := time.Now()
-	if size > 0 {
-		_, err = tm.DownloadObject(ctx, &transfermanager.DownloadObjectInput{
-			Bucket:   aws.String(p.bucket),
-			Key:      aws.String(p.key),
-			WriterAt: tmp.File,
-			IfMatch:  head.ETag, // every range from the object checked above
-		})
-		if err != nil {
-			if s3conf.Classify(err) == s3conf.PreconditionFailed {
-				return res, fmt.Errorf("%s changed during the download; try again", p.url())
-			}
-			return res, s3conf.Explain(err, "download "+p.url())
+	g := &getter{p: p, cl: cl, f: tmp.File, etag: head.ETag, l: newLayout(size, p.partSize)}
+	sum, err := g.run(ctx)
+	if err != nil {
+		if s3conf.Classify(err) == s3conf.PreconditionFailed {
+			return res, fmt.Errorf("%s changed during the download; try again", p.url())
 		}
+		return res, s3conf.Explain(err, "download "+p.url())
 	}
 	elapsed := time.Since(start)
-	sum, n, err := hashFile(ctx, tmp.File)
-	if err != nil {
-		return res, fmt.Errorf("read back %s: %w", tmp.Name(), err)
-	}
-	if n != size {
-		return res, fmt.Errorf("download %s: got %d bytes, the object has %d", p.url(), n, size)
-	}
-	res.Size, res.SHA256 = n, sum
+	res.Size, res.SHA256 = size, sum
 	if want != "" && want != sum {
 		return res, fmt.Errorf("download %s: %w: content has %s, stored sha256 is %s; nothing written to %s",
 			p.url(), checksum.ErrMismatch, sum, want, p.localPath)
@@ -172,7 +165,98 @@ func Download(ctx context.Context, o DownloadOptions) (*DownloadResult, error) {
 	if err := tmp.Commit(0); err != nil {
 		return res, err
 	}
-	res.BytesPerSec = rate(n, elapsed)
-	log.Info().Str("url", p.url()).Str("local_path", p.localPath).Str("size_h", bytesize.Format(n)).Bool("verified", res.Verified).Msg("downloaded")
+	res.BytesPerSec = rate(size, elapsed)
+	log.Info().Str("url", p.url()).Str("local_path", p.localPath).Str("size_h", bytesize.Format(size)).
+		Bool("verified", res.Verified).Dur("sync_time", time.Since(start)-elapsed).Msg("downloaded")
 	return res, nil
+}
+
+// copyBuffer is what each range worker copies through.
+const copyBuffer = 1 << 20
+
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, copyBuffer); return &b }}
+
+// getter fetches the parts of one object version into a file.
+type getter struct {
+	p    *downloadPlan
+	cl   *s3.Client
+	f    *os.File
+	etag *string // every range from the object checked before
+	l    layout
+}
+
+// run fetches every part and returns the SHA-256 of the file's bytes, read
+// in order as they land.
+func (g *getter) run(ctx context.Context) (string, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	landed := newLanding(g.l.count)
+	h := startHash(ctx, g.f, g.l, landed.avail(ctx), func(k int, _ uint32) { startWriteback(g.f, g.l, k) })
+	err := eachPart(ctx, g.l.count, g.p.concurrency, func(ctx context.Context, k int) error {
+		return g.part(ctx, k, landed)
+	})
+	if err != nil {
+		cancel(err)
+		_, _ = h.wait()
+		return "", err
+	}
+	last := time.Now()
+	sum, err := h.wait()
+	zerolog.Ctx(ctx).Debug().Dur("hash_tail", time.Since(last)).Msg("every range in; the hasher has caught up")
+	return sum, err
+}
+
+// part fetches part k. A range whose body breaks off is resumed where it
+// stopped, up to s3conf.MaxAttempts times (the SDK retries the requests
+// themselves, not the reading of a body).
+func (g *getter) part(ctx context.Context, k int, landed *landing) error {
+	off, n := g.l.part(k)
+	w := &partWriter{w: io.NewOffsetWriter(g.f, off), k: k, landed: landed}
+	buf := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(buf)
+	var got int64
+	for attempt := 1; ; attempt++ {
+		out, err := g.cl.GetObject(ctx, &s3.GetObjectInput{
+			Bucket:  aws.String(g.p.bucket),
+			Key:     aws.String(g.p.key),
+			Range:   aws.String(fmt.Sprintf("bytes=%d-%d", off+got, off+n-1)),
+			IfMatch: g.etag,
+		})
+		if err != nil {
+			return err
+		}
+		if cl := aws.ToInt64(out.ContentLength); cl != n-got {
+			out.Body.Close()
+			return fmt.Errorf("the server answered the range bytes=%d-%d with %d bytes, not %d", off+got, off+n-1, cl, n-got)
+		}
+		c, err := io.CopyBuffer(w, io.LimitReader(out.Body, n-got), *buf)
+		out.Body.Close()
+		got += c
+		switch {
+		case err == nil && got == n:
+			return nil
+		case err == nil:
+			err = io.ErrUnexpectedEOF
+		}
+		var werr *os.PathError
+		if ctx.Err() != nil || errors.As(err, &werr) || attempt >= s3conf.MaxAttempts {
+			return fmt.Errorf("part %d: %w", k+1, err)
+		}
+		zerolog.Ctx(ctx).Warn().Err(err).Int("part", k+1).Int64("resume_at", off+got).Msg("range broke off; resuming it")
+	}
+}
+
+// partWriter writes a part in order and tells the landing how far it got.
+type partWriter struct {
+	w      *io.OffsetWriter
+	k      int
+	got    int64
+	landed *landing
+}
+
+func (w *partWriter) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
+	w.got += int64(n)
+	w.landed.wrote(w.k, w.got)
+	return n, err
 }

@@ -1,19 +1,16 @@
-// Package s3xfer moves one file to and from S3 (aws-sdk-go-v2 transfer
-// manager) with an end-to-end SHA-256: the upload stores the file's digest
-// as object metadata, the download checks it before the file appears.
+// Package s3xfer moves one file to and from S3 (aws-sdk-go-v2, concurrent
+// parts and ranges read from and written to the file in place) with an
+// end-to-end SHA-256: the upload stores the file's digest as object
+// metadata, the download checks it before the file appears. Both hash the
+// bytes while they move, in order, instead of in a pass of their own.
 package s3xfer
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
-	tmtypes "github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/minio/minio-go/v7/pkg/s3utils"
 
@@ -136,25 +133,9 @@ func (p *plan) url() string { return "s3://" + p.bucket + "/" + p.key }
 // object starts a result with what the plan knows.
 func (p *plan) object() Object { return Object{Endpoint: p.cfg.String(), Bucket: p.bucket, Key: p.key} }
 
-// clients returns the S3 client and a transfer manager on it.
-func (p *plan) clients(ctx context.Context) (*s3.Client, *transfermanager.Client, error) {
-	cl, err := s3conf.NewAWS(ctx, p.cfg, p.concurrency)
-	if err != nil {
-		return nil, nil, err
-	}
-	tm := transfermanager.New(cl, func(o *transfermanager.Options) {
-		o.PartSizeBytes = p.partSize
-		o.MultipartUploadThreshold = p.partSize
-		o.Concurrency = p.concurrency
-		o.GetObjectType = tmtypes.GetObjectRanges
-		// Abort a failed or cancelled multipart upload on a fresh context, so
-		// that no incomplete upload is left on the server after SIGTERM.
-		o.FailTimeout = 15 * time.Second
-		if !p.cfg.AWS() {
-			o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
-		}
-	})
-	return cl, tm, nil
+// client returns the S3 client, with a connection for each concurrent part.
+func (p *plan) client(ctx context.Context) (*s3.Client, error) {
+	return s3conf.NewAWS(ctx, p.cfg, p.concurrency)
 }
 
 // headBucket checks that the bucket exists and is reachable with these
@@ -188,33 +169,4 @@ func rate(n int64, d time.Duration) float64 {
 		return float64(n) / secs
 	}
 	return 0
-}
-
-// hashFile returns the SHA-256 of r's content, read from the start.
-func hashFile(ctx context.Context, r io.ReadSeeker) (string, int64, error) {
-	if _, err := r.Seek(0, io.SeekStart); err != nil {
-		return "", 0, err
-	}
-	h := sha256.New()
-	n, err := io.Copy(h, ctxReader{ctx, r})
-	if err != nil {
-		return "", n, err
-	}
-	if _, err := r.Seek(0, io.SeekStart); err != nil {
-		return "", n, err
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
-}
-
-// ctxReader stops a long read when the context is cancelled.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

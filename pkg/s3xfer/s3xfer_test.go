@@ -6,11 +6,15 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 
 	"github.com/starrocks-backup/srbackup/pkg/s3conf"
 	"github.com/starrocks-backup/srbackup/pkg/usage"
@@ -82,13 +86,15 @@ func TestValidateRefusesBadNames(t *testing.T) {
 	}
 }
 
-// source hands over exactly the bytes hashed, and fails at their end when
-// the file changed: grown, shrunk, or rewritten with its time put back.
-func TestSourceDetectsAChangedFile(t *testing.T) {
+// A part body hands over exactly the bytes hashed, as often as the SDK
+// reads it, and fails at their end, withholding the last bytes and not to
+// be retried, when the file changed: grown, shrunk, or rewritten with its
+// time put back.
+func TestPartBodyDetectsAChangedFile(t *testing.T) {
 	data := make([]byte, 1<<20)
 	_, _ = rand.Read(data)
-	sum := sha256.Sum256(data)
-	open := func(t *testing.T) (*source, string) {
+	const partSize = 256 << 10
+	open := func(t *testing.T) (*sender, string) {
 		path := filepath.Join(t.TempDir(), "f")
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
@@ -99,50 +105,87 @@ func TestSourceDetectsAChangedFile(t *testing.T) {
 		}
 		t.Cleanup(func() { f.Close() })
 		fi, _ := f.Stat()
-		return &source{ctx: context.Background(), f: f, fi: fi, size: fi.Size(), want: hex.EncodeToString(sum[:]), h: sha256.New()}, path
+		s := newSender(&uploadPlan{plan: &plan{localPath: path, partSize: partSize}}, nil, f, fi)
+		sum, err := hashParts(context.Background(), f, s.l, nil, s.hashed)
+		if want := sha256.Sum256(data); err != nil || sum != hex.EncodeToString(want[:]) || s.l.count != 4 {
+			t.Fatalf("hashParts: %s, %v, %d parts", sum, err, s.l.count)
+		}
+		return s, path
 	}
 	t.Run("unchanged", func(t *testing.T) {
 		s, _ := open(t)
-		got, err := io.ReadAll(s)
-		if err != nil || !bytes.Equal(got, data) || s.changed != nil {
-			t.Fatalf("%d bytes, %v, %v", len(got), err, s.changed)
+		for k := range s.l.count {
+			b := s.body(k)
+			for range 2 { // signed, then sent; or sent, then retried
+				got, err := io.ReadAll(b)
+				if err != nil || !bytes.Equal(got, data[k*partSize:(k+1)*partSize]) {
+					t.Fatalf("part %d: %d bytes, %v", k, len(got), err)
+				}
+				if _, err := b.Seek(0, io.SeekStart); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if s.changedErr() != nil {
+			t.Fatal(s.changedErr())
 		}
 	})
-	for name, change := range map[string]func(string) error{
-		"grown": func(p string) error {
+	for name, tc := range map[string]struct {
+		change func(string) error
+		says   string
+	}{
+		"grown": {func(p string) error {
 			f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
 			if err == nil {
 				_, err = f.Write([]byte("more"))
 				f.Close()
 			}
 			return err
-		},
-		"shrunk": func(p string) error { return os.Truncate(p, int64(len(data)/2)) },
-		"rewritten, time kept": func(p string) error {
+		}, "1048576 bytes when opened, 1048580 now"},
+		"shrunk": {func(p string) error { return os.Truncate(p, int64(len(data)-100)) }, "it shrank: part 4 ends"},
+		"rewritten, time kept": {func(p string) error {
 			fi, _ := os.Stat(p)
 			f, err := os.OpenFile(p, os.O_WRONLY, 0)
 			if err == nil {
-				_, err = f.WriteAt([]byte("tampered"), int64(len(data)-100))
+				_, err = f.WriteAt([]byte("tampered"), int64(len(data)-1000))
 				f.Close()
 			}
 			if err == nil {
 				err = os.Chtimes(p, fi.ModTime(), fi.ModTime())
 			}
 			return err
-		},
+		}, "the bytes read to send part 4 are not those hashed"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s, path := open(t)
-			if _, err := s.Read(make([]byte, 4096)); err != nil { // started before the change
+			b := s.body(3)
+			if _, err := b.Read(make([]byte, 4096)); err != nil { // started before the change
 				t.Fatal(err)
 			}
-			if err := change(path); err != nil {
+			if err := tc.change(path); err != nil {
 				t.Fatal(err)
 			}
-			_, err := io.ReadAll(s)
-			if err == nil || s.changed == nil || err != s.changed || !strings.Contains(err.Error(), "changed while it was being uploaded") {
-				t.Fatalf("want the change reported, got %v (kept %v)", err, s.changed)
+			got, err := io.ReadAll(b)
+			if err == nil || s.changedErr() == nil || !errors.Is(err, s.changedErr()) ||
+				!strings.Contains(err.Error(), "changed while it was being uploaded") || !strings.Contains(err.Error(), tc.says) {
+				t.Fatalf("want the change reported, got %v (kept %v)", err, s.changedErr())
+			}
+			if 4096+len(got) >= partSize {
+				t.Fatalf("all %d bytes of the part were handed over", 4096+len(got))
+			}
+			if retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) != aws.FalseTernary {
+				t.Fatal("the SDK would retry the request")
 			}
 		})
 	}
+	t.Run("read out of order", func(t *testing.T) {
+		s, _ := open(t)
+		b := s.body(1)
+		if _, err := b.Seek(10, io.SeekStart); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadAll(b); err == nil || !strings.Contains(err.Error(), "out of order") {
+			t.Fatalf("a body read from the middle was not refused: %v", err)
+		}
+	})
 }

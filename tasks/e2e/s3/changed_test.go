@@ -16,15 +16,6 @@ import (
 	"github.com/starrocks-backup/srbackup/pkg/testbed"
 )
 
-// Requests of a multipart upload, as the fault proxy sees them.
-func isUploadPart(r *http.Request) bool {
-	return r.Method == http.MethodPut && r.URL.Query().Has("partNumber")
-}
-
-func isComplete(r *http.Request) bool {
-	return r.Method == http.MethodPost && r.URL.Query().Has("uploadId")
-}
-
 // grow appends 1000 bytes to the file: 40,000,000 become 40,001,000, as in
 // issue 9 #6.
 func grow(t *testing.T, path string) {
@@ -89,8 +80,8 @@ func TestS3UploadFileChangedDuringUpload(t *testing.T) {
 		change func(*testing.T, string)
 		says   string // how it was found and what was done
 	}{
-		{"grows while read", isUploadPart, grow, "40000000 bytes when hashed, 40001000 now); the upload was abandoned"},
-		{"rewritten while read", isUploadPart, rewrite, "the bytes read have sha256"},
+		{"grows while read", isUploadPart, grow, "40000000 bytes when opened, 40001000 now; the upload was abandoned"},
+		{"rewritten while read", isUploadPart, rewrite, "are not those hashed; the upload was abandoned"},
 		{"grows before completion", isComplete, grow, "the object this run wrote was removed"},
 	} {
 		for _, bucket := range []string{"plain", "versioned"} {
