@@ -29,6 +29,7 @@ const runTimeout = 6 * time.Minute
 // (two of the connections of type generic, as a plain install stores them);
 // runs triggered, watched, cleared and stopped through the REST API.
 func TestDAGsUnderTheScheduler(t *testing.T) {
+	t.Parallel() // much of it waits on the scheduler: the story test runs meanwhile
 	began := time.Now()
 	ctx := context.Background()
 	bed := testbed.NewBed(t)

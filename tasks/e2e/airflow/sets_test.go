@@ -168,6 +168,7 @@ func (s *story) completeSet(run testbed.RunInfo, objects, shards int) string {
 // brings back exactly its bucket and FE files; the maintenance DAG
 // verifies the newest set and prunes the oldest.
 func TestBackupSetsThroughAirflow(t *testing.T) {
+	t.Parallel() // beside the scheduler test, which mostly waits
 	ctx := context.Background()
 	bed := testbed.NewBed(t)
 	proxy := testbed.NewFaultProxy(t, bed.Offsite.Endpoint())
