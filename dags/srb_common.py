@@ -116,7 +116,7 @@ def ssh_task(cfg, task_id: str, binary: str, env: dict, **kwargs) -> SrbBinaryOp
     )
 
 
-def s3_task(cls, cfg, task_id: str, binary: str, env: dict, args: list[str] | None = None, **kwargs):
+def s3_task(cls, cfg, task_id: str, binary: str, env: dict, args: list[str] | None = None):
     """A binary working on the off-site bucket (s3-upload, s3-download, catalog)."""
     return cls(
         task_id=task_id,
@@ -124,7 +124,6 @@ def s3_task(cls, cfg, task_id: str, binary: str, env: dict, args: list[str] | No
         args=args,
         connections=values(cfg, SRB_S3_CONN="s3_conn_id"),
         env={**values(cfg, SRB_S3_BUCKET="backup_bucket"), **env},
-        **kwargs,
     )
 
 
