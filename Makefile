@@ -4,7 +4,8 @@
 #   make e2e     every test, the end-to-end ones against real MinIO, sshd
 #                and Airflow included (build tag e2e)
 #   make test    everything CI runs: lint, format, tidy and shell checks, then e2e
-#   make demo    a full backup and restore on a local test bed
+#   make demo    two backups, the backup sets, and a restore of the older one,
+#                through Airflow on a local test bed
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
@@ -77,7 +78,9 @@ dags-lint: $(AIRFLOW3)/.installed
 	$(AIRFLOW3)/bin/ruff check dags/
 	$(AIRFLOW3)/bin/ruff format --check dags/
 
-# A full backup and restore through Airflow on a local test bed.
+# Two backups with a change of the cluster between them, catalog list, and a
+# restore of the older set, checked byte-identical, through Airflow on a local
+# test bed (about a minute).
 .PHONY: demo
 demo: build $(TOOLS)/minio $(AIRFLOW3)/.installed
 	$(GO) run ./pkg/testbed/demo --bin $(CURDIR)/bin --out $(CURDIR)/demo-output

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,8 @@ class Setting:
     required: bool = True  # must not be empty
     path: bool = False  # an absolute path
     conn: bool = False  # an Airflow connection id, checked to exist
+    low: int | None = None  # bounds of an int
+    high: int | None = None
 
 
 SETTINGS = {
@@ -60,13 +63,49 @@ SETTINGS = {
             "minio_prefix", str, "", "Prefix of the storage volume ('' for the whole bucket).", required=False
         ),
         Setting("s3_conn_id", str, "aws_s3", "Connection of the off-site S3.", conn=True),
-        Setting("backup_bucket", str, "starrocks-backup", "Off-site bucket."),
-        Setting("data_prefix", str, "data", "Where the data copy lives in the off-site bucket."),
-        Setting("fe_prefix", str, "fe", "Where FE archives live in the off-site bucket."),
+        Setting(
+            "backup_bucket", str, "starrocks-backup", "Off-site bucket (versioning on: docs/backup-sets.md)."
+        ),
+        Setting("data_prefix", str, "data", "Where the shared data copy lives in the off-site bucket."),
+        Setting(
+            "sets_prefix",
+            str,
+            "backups",
+            "Where the backup sets live in the off-site bucket (one folder each).",
+        ),
         Setting("fe_ssh_conn_id", str, "starrocks_fe", "Connection of the FE host (ssh).", conn=True),
         Setting("fe_dir", str, "/opt/starrocks/fe", "FE folder on the FE host.", path=True),
         # Fetch and upload (download and extract) must see the same folder: one worker, or a shared volume.
         Setting("work_dir", str, "/tmp", "Worker folder the FE archive passes through.", path=True),
+        Setting(
+            "shards", int, 1, "Mirror tasks (pods) the data copy is spread over, 1-1024.", low=1, high=1024
+        ),
+        Setting(
+            "vacuum_grace",
+            str,
+            "30m",
+            "StarRocks' lake_autovacuum_grace_period_minutes as a duration (30m, 4h): a set is consistent "
+            "only when its data copy ended within it of the FE archive.",
+        ),
+        Setting(
+            "restore_max_delete",
+            int,
+            100000,
+            "A restore (each shard) deletes at most this many objects the set does not hold; more stops it.",
+            low=1,
+        ),
+        # Retention (starrocks_backup_maintenance): restic's and borg's policy vocabulary.
+        Setting("keep_last", int, 0, "Keep the N newest backup sets.", low=0),
+        Setting("keep_daily", int, 7, "Keep the newest set of each of the N newest days.", low=0),
+        Setting("keep_weekly", int, 4, "Keep the newest set of each of the N newest ISO weeks.", low=0),
+        Setting("keep_monthly", int, 6, "Keep the newest set of each of the N newest months.", low=0),
+        Setting(
+            "prune_max_delete",
+            int,
+            100000,
+            "A prune deleting more data objects than this deletes none.",
+            low=1,
+        ),
         # starrocks_backup_k8s: pods get endpoints here and keys from a Kubernetes Secret.
         Setting("image", str, "starrocks-backup-airflow:latest", "Image built from Dockerfile.airflow."),
         Setting("namespace", str, "airflow", "Namespace of the pods and of the Secret."),
@@ -74,31 +113,41 @@ SETTINGS = {
         Setting("s3_endpoint", str, "", "Endpoint of the off-site S3; '' for AWS S3.", required=False),
         Setting("s3_region", str, "us-east-1", "Region of the off-site S3."),
         Setting("fe_host", str, "starrocks-fe", "FE host name."),
-        Setting("fe_port", int, 2222, "FE host's SSH port."),
+        Setting("fe_port", int, 2222, "FE host's SSH port.", low=1, high=65535),
         Setting("fe_user", str, "root", "SSH user on the FE host."),
     ]
 }
 
-# Settings of the DAGs that run binaries on the worker, and of the Kubernetes DAG.
+# Keys an older release had, accepted in the Variable with a warning so that
+# an upgrade does not stop the backups: what became of each.
+RETIRED = {
+    "fe_prefix": "FE archives now live in each backup set, under sets_prefix",
+}
+
+# Where the backup sets are (the catalog's settings).
+_SETS = ["s3_conn_id", "backup_bucket", "data_prefix", "sets_prefix"]
+# What a backup or a restore decides besides where things are.
+_RUN = ["shards", "vacuum_grace", "restore_max_delete"]
+
+# Settings of the DAGs that run binaries on the worker, of the maintenance
+# DAG, and of the Kubernetes DAGs.
 WORKER_SETTINGS = [
     "minio_conn_id",
     "minio_bucket",
     "minio_prefix",
-    "s3_conn_id",
-    "backup_bucket",
-    "data_prefix",
-    "fe_prefix",
+    *_SETS,
     "fe_ssh_conn_id",
     "fe_dir",
     "work_dir",
+    *_RUN,
 ]
+MAINTENANCE_SETTINGS = [*_SETS, "keep_last", "keep_daily", "keep_weekly", "keep_monthly", "prune_max_delete"]
 K8S_SETTINGS = [
     "minio_bucket",
     "minio_prefix",
-    "backup_bucket",
-    "data_prefix",
-    "fe_prefix",
+    *_SETS[1:],
     "fe_dir",
+    *_RUN,
     "image",
     "namespace",
     "minio_endpoint",
@@ -116,10 +165,11 @@ RESTORE_PARAMS = {
         type="boolean",
         description="Must be true: a restore overwrites the cluster's bucket and the FE metadata.",
     ),
-    "fe_archive_key": Param(
+    "backup_id": Param(
         "",
         type="string",
-        description="Key of the FE archive to restore; empty for the newest under fe_prefix.",
+        description="Backup set to restore (catalog list shows them, e.g. 2026-11-29T01-00-00Z); "
+        "empty for the newest complete and consistent set.",
     ),
     "reset_election_group": Param(
         False,
@@ -127,6 +177,14 @@ RESTORE_PARAMS = {
         description="Set bdbje_reset_election_group=true in fe.conf (restore on a new host; see the README).",
     ),
 }
+MAINTENANCE_PARAMS = {
+    "dry_run": Param(
+        False,
+        type="boolean",
+        description="Only report which sets and data objects the retention policy would delete.",
+    ),
+}
+RUN_PARAMS = [*RESTORE_PARAMS, *MAINTENANCE_PARAMS]
 
 _JSON_TYPES = {str: "string", int: "integer", bool: "boolean"}
 
@@ -175,19 +233,45 @@ def parse_variable(raw: str | None) -> dict:
     return value
 
 
+def _check_value(s: Setting, value: Any, source: str) -> None:
+    """The checks of one resolved value beyond its type."""
+    if s.required and value == "":
+        raise ConfigError(f'"{s.name}" is empty (from {source}); it is required')
+    if s.path and not value.startswith("/"):
+        raise ConfigError(f'"{s.name}" must be an absolute path, got "{value}" (from {source})')
+    if s.name == "fe_port" and not s.low <= value <= s.high:
+        raise ConfigError(f'"fe_port" must be a TCP port, got {value} (from {source})')
+    if (s.low is not None and value < s.low) or (s.high is not None and value > s.high):
+        bounds = f"at least {s.low}" if s.high is None else f"{s.low}-{s.high}"
+        raise ConfigError(f'"{s.name}" must be {bounds}, got {value} (from {source})')
+    if s.name == "vacuum_grace" and not _DURATION.match(value):
+        raise ConfigError(
+            f'"vacuum_grace" must be a duration such as 30m or 4h, got "{value}" (from {source})'
+        )
+
+
+_DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(h|m|s))+$")
+# A backup set's id: the run's time (run_stamp), optionally with a suffix.
+_SET_ID = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}-[0-9]{2}-[0-9]{2}Z([._-][A-Za-z0-9._-]{1,64})?$")
+
+
 def resolve(
     names: list[str], run_params: list[str], variable: dict, conf: dict, given: dict
-) -> tuple[dict, dict]:
-    """The run's configuration and where each value came from.
+) -> tuple[dict, dict, list[str]]:
+    """The run's configuration, where each value came from, and warnings.
 
     names: the settings this DAG uses; run_params: its per-run params;
     variable: the Variable's object; conf: the run's conf (checked for
     unknown keys); given: the run's params (None = not given).
     """
     where = f"Variable {VARIABLE}"
+    warnings = []
     for key, value in variable.items():
-        if key in RESTORE_PARAMS:
+        if key in RUN_PARAMS:
             raise ConfigError(f'{where}: "{key}" is chosen per run (trigger conf), not in the Variable')
+        if key in RETIRED:
+            warnings.append(f'{where}: "{key}" is no longer used ({RETIRED[key]}); remove it')
+            continue
         if key not in SETTINGS:
             raise ConfigError(_unknown(key, list(SETTINGS), where))
         if err := _type_error(SETTINGS[key], value, where):
@@ -205,25 +289,32 @@ def resolve(
             if err := _type_error(s, given[name], "run conf"):
                 raise ConfigError(err)
             cfg[name], source[name] = given[name], "run conf"
-        value = cfg[name]
         if s.type is str:
-            value = cfg[name] = value.strip()
-        if s.required and value == "":
-            raise ConfigError(f'"{name}" is empty (from {source[name]}); it is required')
-        if s.path and not value.startswith("/"):
-            raise ConfigError(f'"{name}" must be an absolute path, got "{value}" (from {source[name]})')
-    for name in ("minio_prefix", "data_prefix", "fe_prefix"):
+            cfg[name] = cfg[name].strip()
+        _check_value(s, cfg[name], source[name])
+    for name in ("minio_prefix", "data_prefix", "sets_prefix"):
         if name in cfg:
             cfg[name] = cfg[name].strip("/")
-    if "data_prefix" in cfg and cfg["data_prefix"] == cfg.get("fe_prefix"):
+    data, sets = cfg.get("data_prefix"), cfg.get("sets_prefix")
+    if data is not None and sets is not None and (data == sets or _inside(data, sets) or _inside(sets, data)):
         raise ConfigError(
-            '"data_prefix" and "fe_prefix" must differ: FE archives would land in the data copy'
+            f'"data_prefix" ({data}) and "sets_prefix" ({sets}) must not overlap: '
+            "a prune would take the sets for data"
         )
-    if "fe_port" in cfg and not 0 < cfg["fe_port"] < 65536:
-        raise ConfigError(f'"fe_port" must be a TCP port, got {cfg["fe_port"]} (from {source["fe_port"]})')
     for name in run_params:
         cfg[name] = given.get(name)
-    return cfg, source
+    if cfg.get("backup_id"):
+        cfg["backup_id"] = cfg["backup_id"].strip()
+        if not _SET_ID.match(cfg["backup_id"]):
+            raise ConfigError(
+                f'"backup_id" must be a backup set id such as 2026-11-29T01-00-00Z '
+                f'(catalog list shows them), got "{cfg["backup_id"]}"'
+            )
+    return cfg, source, warnings
+
+
+def _inside(a: str, b: str) -> bool:
+    return a.startswith(b + "/")
 
 
 def location(bucket: str, prefix: str) -> str:
@@ -238,14 +329,32 @@ def run_stamp(dag_run) -> str:
     return pendulum.instance(when).in_timezone("UTC").strftime("%Y-%m-%dT%H-%M-%SZ")
 
 
+def set_keys(sets_prefix: str, backup_id: str) -> dict:
+    """The keys of a backup set's files in the off-site bucket (docs/backup-sets.md)."""
+    folder = f"{sets_prefix.strip('/')}/{backup_id}/"
+    return {
+        "set_folder": folder,
+        "fe_archive_key": folder + "fe-meta.tar.gz",
+        "manifest_key": folder + "manifest.json",
+    }
+
+
+def listing_key(set_folder: str, shard: int, shards: int) -> str:
+    """The data listing a backup shard writes: data.jsonl.gz alone, data-<i>.jsonl.gz for shard i."""
+    return set_folder + ("data.jsonl.gz" if shards <= 1 else f"data-{shard}.jsonl.gz")
+
+
 class SrbConfigOperator(BaseOperator):
     """First task of every run: the checked configuration, one XCom per value.
 
-    Besides the settings it pushes ``run_stamp``, ``local_archive`` (the
-    worker's copy of the FE archive), ``cluster`` and ``offsite_data`` (the
-    two sides of the data mirror), ``new_archive_key`` (where a backup puts
-    its FE archive) and ``latest_under`` (where a restore looks for the newest
-    one). With ``restore=True`` it refuses the run unless ``confirm`` is true.
+    Besides the settings (and the run's params) it pushes ``run_stamp``;
+    ``cluster`` and ``offsite_data`` (the two sides of the data mirror);
+    ``local_archive`` (the worker's copy of the FE archive). For a backup
+    (``kind="backup"``) it adds ``backup_id`` (the run's time: stable when
+    tasks are cleared and re-run) and the keys of its set's files
+    (``set_folder``, ``fe_archive_key``, ``manifest_key``). A restore
+    (``kind="restore"``) refuses the run unless ``confirm`` is true, and adds
+    ``restore_id``: the param ``backup_id``, or ``latest``.
     """
 
     ui_color = "#fff3cd"
@@ -255,7 +364,7 @@ class SrbConfigOperator(BaseOperator):
         *,
         settings: list[str],
         run_params: list[str] | None = None,
-        restore: bool = False,
+        kind: str = "backup",
         task_id: str = "config",
         **kwargs,
     ) -> None:
@@ -263,12 +372,12 @@ class SrbConfigOperator(BaseOperator):
         super().__init__(task_id=task_id, **kwargs)
         self.settings = list(settings)
         self.run_params = list(run_params or [])
-        self.restore = restore
+        self.kind = kind
 
     def execute(self, context):
         dag_run = context["dag_run"]
         try:
-            cfg, source = resolve(
+            cfg, source, warnings = resolve(
                 self.settings,
                 self.run_params,
                 parse_variable(get_variable(VARIABLE)),
@@ -277,19 +386,26 @@ class SrbConfigOperator(BaseOperator):
             )
         except ConfigError as e:
             raise AirflowFailException(f"configuration: {e}") from None
+        for warning in warnings:
+            self.log.warning("configuration: %s", warning)
         for name in self.settings:
             self.log.info("%s = %s (%s)", name, json.dumps(cfg[name]), source[name])
-        if self.restore and cfg.get("confirm") is not True:
+        if self.kind == "restore" and cfg.get("confirm") is not True:
             raise AirflowFailException("refusing to restore: trigger the DAG with the param confirm=true")
         for name in self.settings:
             if SETTINGS[name].conn:
                 self._check_connection(name, cfg[name])
         stamp = run_stamp(dag_run)
         cfg["run_stamp"] = stamp
-        cfg["cluster"] = location(cfg.get("minio_bucket", ""), cfg.get("minio_prefix", ""))
-        cfg["offsite_data"] = location(cfg.get("backup_bucket", ""), cfg.get("data_prefix", ""))
-        cfg["new_archive_key"] = f"{cfg.get('fe_prefix')}/{stamp}/fe-meta.tar.gz"
-        cfg["latest_under"] = "" if cfg.get("fe_archive_key") else f"{cfg.get('fe_prefix')}/"
+        if "minio_bucket" in cfg:
+            cfg["cluster"] = location(cfg["minio_bucket"], cfg.get("minio_prefix", ""))
+        if "data_prefix" in cfg:
+            cfg["offsite_data"] = location(cfg["backup_bucket"], cfg["data_prefix"])
+        if self.kind == "backup":
+            cfg["backup_id"] = stamp
+            cfg.update(set_keys(cfg["sets_prefix"], stamp))
+        if self.kind == "restore":
+            cfg["restore_id"] = cfg.get("backup_id") or "latest"
         if "work_dir" in cfg:
             cfg["local_archive"] = f"{cfg['work_dir'].rstrip('/')}/fe-meta-{dag_run.dag_id}-{stamp}.tar.gz"
         return cfg
@@ -306,12 +422,16 @@ class SrbConfigOperator(BaseOperator):
 
 __all__ = [
     "K8S_SETTINGS",
+    "MAINTENANCE_PARAMS",
+    "MAINTENANCE_SETTINGS",
     "RESTORE_PARAMS",
     "SETTINGS",
     "VARIABLE",
     "WORKER_SETTINGS",
     "ConfigError",
     "SrbConfigOperator",
+    "listing_key",
     "params",
     "resolve",
+    "set_keys",
 ]

@@ -1,8 +1,10 @@
 """SrbBinaryOperator: runs one of the project's task binaries the way its contract expects.
 
 - Inputs reach the binary through its environment (``SRB_*`` variables), never its
-  command line. ``env`` values may be XCom references (another task's result
-  fields): the dependency then comes with the value.
+  command line (``args`` holds fixed words only: ``catalog``'s subcommand). ``env``
+  values may be XCom references (another task's result fields): the dependency
+  then comes with the value. A mapped task (one per shard) is expanded over
+  ``extra_env``, merged into ``env``.
 - ``connections`` maps a variable (``SRB_SSH_CONN``, ``SRB_S3_CONN``, ...) to an
   Airflow connection id. The connection is looked up in ``execute``, at run time
   where Airflow allows it, and handed to the binary as JSON in its environment.
@@ -120,18 +122,40 @@ class XComPlaceholders:
 
 
 class SrbBinaryOperator(XComPlaceholders, BaseOperator):
-    """Run a task binary (fe-archive, fe-fetch, s3-upload, s3-download, mirror, fe-extract, ...)."""
+    """Run a task binary (fe-archive, fe-fetch, s3-upload, s3-download, mirror, fe-extract, catalog).
 
-    template_fields = ("env", "connections")
-    template_fields_renderers = {"env": "json", "connections": "json"}
+    ``args`` are fixed words of the command line (a subcommand: ``["commit"]``),
+    never values. ``extra_env`` is merged into ``env``: the argument a mapped
+    task (one per shard) is expanded over. ``scratch`` names a variable that
+    gets the path of a file in a private temporary folder (in ``scratch_dir``
+    when given), removed with whatever the binary left there.
+    """
+
+    template_fields = ("env", "connections", "extra_env", "scratch_dir")
+    template_fields_renderers = {"env": "json", "connections": "json", "extra_env": "json"}
     ui_color = "#e3f2fd"
 
-    def __init__(self, *, binary: str, env: dict | None = None, connections: dict | None = None, **kwargs):
+    def __init__(
+        self,
+        *,
+        binary: str,
+        args: list[str] | None = None,
+        env: dict | None = None,
+        connections: dict | None = None,
+        extra_env: dict | None = None,
+        scratch: str | None = None,
+        scratch_dir: str | None = None,
+        **kwargs,
+    ):
         kwargs.setdefault("multiple_outputs", True)
         super().__init__(**kwargs)
         self.binary = binary
+        self.args = list(args or [])
         self.env = env or {}
         self.connections = connections or {}
+        self.extra_env = extra_env or {}
+        self.scratch = scratch
+        self.scratch_dir = scratch_dir
         self._proc: subprocess.Popen | None = None
 
     def _environment(self, context, xcom_file: str) -> dict:
@@ -145,7 +169,7 @@ class SrbBinaryOperator(XComPlaceholders, BaseOperator):
             ("AIRFLOW_CTX_TRY_NUMBER", ti.try_number),
         ):
             env[var] = str(value)
-        for var, value in self.env.items():
+        for var, value in {**self.env, **(self.extra_env or {})}.items():
             if (v := env_value(value)) is not None:
                 env[var] = v
         for var, conn_id in self.connections.items():
@@ -154,20 +178,26 @@ class SrbBinaryOperator(XComPlaceholders, BaseOperator):
         env["SRB_XCOM_FILE"] = xcom_file
         return env
 
+    @property
+    def command(self) -> str:
+        return " ".join([self.binary, *self.args])
+
     def execute(self, context):
-        with tempfile.TemporaryDirectory(prefix="srb-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="srb-", dir=self.scratch_dir or None) as tmp:
             xcom_file = os.path.join(tmp, "result.json")
             env = self._environment(context, xcom_file)
+            if self.scratch:
+                env[self.scratch] = os.path.join(tmp, "scratch")
             code, stdout = self._run(env)
             result = _read_result(xcom_file, stdout)
         if code == 0 and isinstance(result, dict):
-            self.log.info("%s: ok, result %s", self.binary, json.dumps(result))
+            self.log.info("%s: ok, result %s", self.command, json.dumps(result))
             return result
         why = result.get("error") if isinstance(result, dict) else "it printed no JSON result"
-        message = f"{self.binary} failed (exit code {code}{_MEANING.get(code, '')}): {why}"
+        message = f"{self.command} failed (exit code {code}{_MEANING.get(code, '')}): {why}"
         self.log.error("%s", message)
         if isinstance(result, dict):
-            self.log.info("%s: result %s (also in the XCom 'result')", self.binary, json.dumps(result))
+            self.log.info("%s: result %s (also in the XCom 'result')", self.command, json.dumps(result))
             try:
                 context["ti"].xcom_push(key="result", value=result)
             except Exception as e:  # a task Airflow stopped can no longer push
@@ -177,10 +207,10 @@ class SrbBinaryOperator(XComPlaceholders, BaseOperator):
         raise AirflowException(message)
 
     def _run(self, env: dict) -> tuple[int, list[str]]:
-        self.log.info("running %s", self.binary)
+        self.log.info("running %s", self.command)
         try:
             proc = subprocess.Popen(
-                [self.binary],
+                [self.binary, *self.args],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,

@@ -162,18 +162,24 @@ type DagInfo struct {
 	Tasks     map[string]TaskInfo `json:"tasks"`
 }
 
-// TaskInfo describes one task. Values that are XCom references read
-// "task_id.key".
+// TaskInfo describes one task (a mapped task by its fixed arguments).
+// Values that are XCom references read "task_id.key".
 type TaskInfo struct {
 	Operator    string         `json:"operator"`
 	Binaries    []string       `json:"binaries"`
+	Args        []string       `json:"args"` // fixed words after the binary (a subcommand)
 	Env         map[string]any `json:"env"`
 	Connections map[string]any `json:"connections"`
 	Secrets     []string       `json:"secrets"`
+	Mapped      bool           `json:"mapped"`
+	TriggerRule string         `json:"trigger_rule"`
 	Upstream    []string       `json:"upstream"`
 	IsTeardown  bool           `json:"is_teardown"`
 	IsSetup     bool           `json:"is_setup"`
 	Command     *string        `json:"command"` // a BashOperator's bash_command
+	// ClearedWith lists the tasks Airflow clears with this one and its
+	// downstream tasks (setups of teardowns included).
+	ClearedWith []string `json:"cleared_with"`
 }
 
 // CheckDags loads the DAGs in a DagBag and describes them.
@@ -186,15 +192,41 @@ func (a *Airflow) CheckDags(ctx context.Context) (DagsInfo, error) {
 	return info, a.Script(ctx, &info, "check_dags.py", filepath.Join(root, "dags"))
 }
 
-// RunInfo is what xcoms.py reports of a DAG's latest run.
+// RunInfo is what xcoms.py reports of a DAG's latest run. The instances of
+// a mapped task are "task[0]", "task[1]", ...
 type RunInfo struct {
-	RunID string `json:"run_id"`
-	State string `json:"state"`
-	Tasks map[string]struct {
-		State  string `json:"state"`
-		XCom   any    `json:"xcom"`   // return_value
-		Failed any    `json:"result"` // the XCom "result" of a failed task
-	} `json:"tasks"`
+	RunID string             `json:"run_id"`
+	State string             `json:"state"`
+	Tasks map[string]TaskRun `json:"tasks"`
+}
+
+// TaskRun is one task instance of a RunInfo.
+type TaskRun struct {
+	State     string `json:"state"`
+	TryNumber int    `json:"try_number"`
+	XCom      any    `json:"xcom"`   // return_value
+	Failed    any    `json:"result"` // the XCom "result" of a failed task
+}
+
+// Mapped returns the instances of a mapped task, in map index order.
+func (r RunInfo) Mapped(task string) []string {
+	var out []string
+	for i := 0; ; i++ {
+		k := fmt.Sprintf("%s[%d]", task, i)
+		if _, ok := r.Tasks[k]; !ok {
+			return out
+		}
+		out = append(out, k)
+	}
+}
+
+// States returns each task's state, for messages.
+func (r RunInfo) States() map[string]string {
+	out := map[string]string{}
+	for k, t := range r.Tasks {
+		out[k] = t.State
+	}
+	return out
 }
 
 // Result returns a task's XCom when it is a binary's JSON result (nil otherwise).

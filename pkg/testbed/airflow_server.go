@@ -181,9 +181,28 @@ type DagRun struct {
 // TaskInstance is a task instance as the REST API describes it.
 type TaskInstance struct {
 	TaskID         string         `json:"task_id"`
+	MapIndex       int            `json:"map_index"`
 	State          *string        `json:"state"`
 	TryNumber      int            `json:"try_number"`
 	RenderedFields map[string]any `json:"rendered_fields"`
+}
+
+// Name is the task's id, with "[i]" for the instance i of a mapped task (as in RunInfo).
+func (ti TaskInstance) Name() string {
+	if ti.MapIndex < 0 {
+		return ti.TaskID
+	}
+	return fmt.Sprintf("%s[%d]", ti.TaskID, ti.MapIndex)
+}
+
+// taskPath is the REST path of a task instance named as Name returns it
+// ("task" or "task[i]"), and the query that picks its map index.
+func taskPath(dagID, runID, name string) (string, string) {
+	id, index := name, "-1"
+	if i := strings.IndexByte(name, '['); i > 0 && strings.HasSuffix(name, "]") {
+		id, index = name[:i], name[i+1:len(name)-1]
+	}
+	return runPath(dagID, runID) + "/taskInstances/" + url.PathEscape(id), "map_index=" + index
 }
 
 // StateOf is the task's state ("" when it has none yet).
@@ -262,7 +281,7 @@ func (s *AirflowServer) WaitRun(ctx context.Context, dagID, runID string, timeou
 	return run, err
 }
 
-// TaskInstances returns the run's task instances by task id.
+// TaskInstances returns the run's task instances by name (TaskInstance.Name).
 func (s *AirflowServer) TaskInstances(ctx context.Context, dagID, runID string) (map[string]TaskInstance, error) {
 	var list struct {
 		TaskInstances []TaskInstance `json:"task_instances"`
@@ -272,29 +291,31 @@ func (s *AirflowServer) TaskInstances(ctx context.Context, dagID, runID string) 
 	}
 	out := map[string]TaskInstance{}
 	for _, ti := range list.TaskInstances {
-		out[ti.TaskID] = ti
+		out[ti.Name()] = ti
 	}
 	return out, nil
 }
 
-// XCom returns the value of one XCom of a task (deserialized JSON).
-func (s *AirflowServer) XCom(ctx context.Context, dagID, runID, taskID, key string) (any, error) {
+// XCom returns the value of one XCom of a task (deserialized JSON); task
+// is named as TaskInstance.Name names it.
+func (s *AirflowServer) XCom(ctx context.Context, dagID, runID, task, key string) (any, error) {
 	var x struct {
 		Value any `json:"value"`
 	}
-	err := s.API(ctx, http.MethodGet, runPath(dagID, runID)+"/taskInstances/"+url.PathEscape(taskID)+
-		"/xcomEntries/"+url.PathEscape(key)+"?deserialize=true&stringify=false", nil, &x)
+	p, q := taskPath(dagID, runID, task)
+	err := s.API(ctx, http.MethodGet, p+"/xcomEntries/"+url.PathEscape(key)+"?deserialize=true&stringify=false&"+q, nil, &x)
 	return x.Value, err
 }
 
-// TaskLog returns the structured log of one try of a task: one map per
-// line, with "event" (the message) and "level".
-func (s *AirflowServer) TaskLog(ctx context.Context, dagID, runID, taskID string, try int) ([]map[string]any, error) {
+// TaskLog returns the structured log of one try of a task (named as
+// TaskInstance.Name names it): one map per line, with "event" (the
+// message) and "level".
+func (s *AirflowServer) TaskLog(ctx context.Context, dagID, runID, task string, try int) ([]map[string]any, error) {
 	var l struct {
 		Content []map[string]any `json:"content"`
 	}
-	err := s.API(ctx, http.MethodGet, fmt.Sprintf("%s/taskInstances/%s/logs/%d?full_content=true",
-		runPath(dagID, runID), url.PathEscape(taskID), try), nil, &l)
+	p, q := taskPath(dagID, runID, task)
+	err := s.API(ctx, http.MethodGet, fmt.Sprintf("%s/logs/%d?full_content=true&%s", p, try, q), nil, &l)
 	return l.Content, err
 }
 

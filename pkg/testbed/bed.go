@@ -27,6 +27,9 @@ type Bed struct {
 	SSHD    *SSHD
 	FE      *FEFixture
 	WorkDir string // the Airflow worker's folder for archives
+	// OffsiteURL, when set, is the endpoint the DAGs' off-site connection
+	// names instead of the off-site MinIO's own (a FaultProxy in front of it).
+	OffsiteURL string
 }
 
 // StartBed starts the servers under dir, writes the FE folder (under a path
@@ -93,16 +96,25 @@ func (b *Bed) Stop() {
 // with the ids the configuration defaults to, and the configuration Variable
 // as AIRFLOW_VAR_STARROCKS_BACKUP_CONFIG (see Config).
 func (b *Bed) AirflowEnv() []string {
-	aws := func(m *MinIO) string {
-		return fmt.Sprintf("aws://%s:%s@/?endpoint_url=%s&region_name=us-east-1",
-			url.QueryEscape(m.AccessKey), url.QueryEscape(m.SecretKey), url.QueryEscape(m.Endpoint()))
-	}
 	return []string{
-		"AIRFLOW_CONN_MINIO=" + aws(b.Cluster),
-		"AIRFLOW_CONN_AWS_S3=" + aws(b.Offsite),
+		"AIRFLOW_CONN_MINIO=" + awsURI(b.Cluster, b.Cluster.Endpoint()),
+		"AIRFLOW_CONN_AWS_S3=" + awsURI(b.Offsite, b.offsiteURL()),
 		"AIRFLOW_CONN_STARROCKS_FE=" + b.SSHD.ConnURI(),
 		"AIRFLOW_VAR_STARROCKS_BACKUP_CONFIG=" + b.Config(),
 	}
+}
+
+// awsURI is an aws connection to m's bucket through endpoint.
+func awsURI(m *MinIO, endpoint string) string {
+	return fmt.Sprintf("aws://%s:%s@/?endpoint_url=%s&region_name=us-east-1",
+		url.QueryEscape(m.AccessKey), url.QueryEscape(m.SecretKey), url.QueryEscape(endpoint))
+}
+
+func (b *Bed) offsiteURL() string {
+	if b.OffsiteURL != "" {
+		return b.OffsiteURL
+	}
+	return b.Offsite.Endpoint()
 }
 
 // ConnectionCommands returns `airflow connections add` commands (their
@@ -118,8 +130,7 @@ func (b *Bed) ConnectionCommands() [][]string {
 	return [][]string{
 		{"connections", "add", "minio", "--conn-type", "aws", "--conn-login", b.Cluster.AccessKey,
 			"--conn-password", b.Cluster.SecretKey, "--conn-extra", extra(map[string]any{"endpoint_url": b.Cluster.Endpoint()})},
-		{"connections", "add", "aws_s3", "--conn-uri", fmt.Sprintf("aws://%s:%s@/?endpoint_url=%s&region_name=us-east-1",
-			url.QueryEscape(b.Offsite.AccessKey), url.QueryEscape(b.Offsite.SecretKey), url.QueryEscape(b.Offsite.Endpoint()))},
+		{"connections", "add", "aws_s3", "--conn-uri", awsURI(b.Offsite, b.offsiteURL())},
 		{"connections", "add", "starrocks_fe", "--conn-type", "ssh", "--conn-host", b.SSHD.Host,
 			"--conn-port", strconv.Itoa(b.SSHD.Port), "--conn-login", b.SSHD.User,
 			"--conn-extra", extra(map[string]any{"key_file": b.SSHD.KeyFile, "host_key": b.SSHD.HostKeyBase64()})},

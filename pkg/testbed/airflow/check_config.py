@@ -3,7 +3,7 @@
 Usage: python check_config.py DAGS_FOLDER CASES_JSON
 Each case: {"names": [...], "run_params": [...], "variable": raw Variable text or null,
 "conf": run conf, "given": the run's params}. Prints one JSON list, one
-{"cfg": ..., "source": ..., "error": message or null} per case.
+{"cfg": ..., "source": ..., "warnings": [...], "error": message or null} per case.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ def main() -> None:
     for case in json.loads(sys.argv[2]):
         try:
             variable = parse_variable(case.get("variable"))
-            cfg, source = resolve(
+            cfg, source, warnings = resolve(
                 case["names"], case.get("run_params", []), variable, case.get("conf", {}), case.get("given", {})
             )
-            out.append({"cfg": cfg, "source": source, "error": None})
+            out.append({"cfg": cfg, "source": source, "warnings": warnings, "error": None})
         except ConfigError as e:
-            out.append({"cfg": None, "source": None, "error": str(e)})
+            out.append({"cfg": None, "source": None, "warnings": None, "error": str(e)})
     print(json.dumps(out))
 
 

@@ -3,8 +3,10 @@
 Usage: python check_dags.py DAGS_FOLDER   (with AIRFLOW__CORE__LOAD_EXAMPLES=False)
 Prints one JSON object: {"airflow": version, "import_errors": {...}, "files": [files parsed],
 "dags": {dag_id: {"schedule": str, "timetable": {...}, "catchup": bool, "start_date": iso,
-"params": [...], "tasks": {task_id: {"operator", "binaries", "env", "xcom_env", "connections",
-"secrets", "upstream", "is_teardown", "is_setup", "command"}}}}}.
+"params": [...], "tasks": {task_id: {"operator", "binaries", "args", "env", "connections",
+"secrets", "mapped", "trigger_rule", "upstream", "is_teardown", "is_setup", "command",
+"cleared_with"}}}}}.
+A mapped task (.partial().expand()) is described by its fixed (partial) arguments.
 A binary is what a task runs: SrbBinaryOperator's binary, or the commands of a
 KubernetesPodOperator (also inside "sh -c"). An XCom reference among a task's
 values is described as "task_id.key".
@@ -27,11 +29,19 @@ except ImportError:  # Airflow 2
 WORD = re.compile(r"^[a-z][a-z0-9-]*$")
 
 
+def attr(task, name):
+    """An argument of a task; a mapped task keeps its fixed ones in partial_kwargs."""
+    partial = getattr(task, "partial_kwargs", None)
+    if isinstance(partial, dict):
+        return partial.get(name)
+    return getattr(task, name, None)
+
+
 def binaries(task) -> list[str]:
-    binary = getattr(task, "binary", None)
+    binary = attr(task, "binary")
     if isinstance(binary, str):
         return [binary]
-    cmds = getattr(task, "cmds", None) or []
+    cmds = attr(task, "cmds") or []
     found = []
     if cmds and cmds[0] in ("/bin/sh", "sh", "/bin/bash", "bash") and len(cmds) > 2:
         for part in re.split(r"[;&|]+", cmds[2]):
@@ -54,12 +64,19 @@ def describe(value):
 
 
 def env_of(task) -> dict:
-    env = getattr(task, "env", None)
+    env = attr(task, "env")
     if env is None:
-        env = getattr(task, "env_vars", None)
+        env = attr(task, "env_vars")
     if isinstance(env, list):  # k8s V1EnvVar list
         env = {e.name: e.value for e in env}
     return {k: describe(v) for k, v in (env or {}).items()}
+
+
+def cleared_with(dag, task_id: str) -> list[str]:
+    """The tasks Airflow clears when this one is cleared with its downstream
+    tasks (the UI's default): Airflow's own selection, setups of teardowns included."""
+    sub = dag.partial_subset([task_id], include_downstream=True, include_upstream=False)
+    return sorted(sub.task_dict)
 
 
 def timetable_of(dag) -> dict:
@@ -95,12 +112,16 @@ def main() -> None:
                 "operator": type(t).__name__,
                 "binaries": binaries(t),
                 "env": env_of(t),
-                "connections": {k: describe(v) for k, v in (getattr(t, "connections", None) or {}).items()},
-                "secrets": sorted(s.deploy_target for s in getattr(t, "secrets", []) or []),
+                "args": attr(t, "args") or [],
+                "connections": {k: describe(v) for k, v in (attr(t, "connections") or {}).items()},
+                "secrets": sorted(s.deploy_target for s in attr(t, "secrets") or []),
+                "mapped": hasattr(t, "partial_kwargs"),
+                "trigger_rule": str(getattr(t, "trigger_rule", "")),
                 "upstream": sorted(t.upstream_task_ids),
                 "is_teardown": bool(getattr(t, "is_teardown", False)),
                 "is_setup": bool(getattr(t, "is_setup", False)),
                 "command": getattr(t, "bash_command", None),
+                "cleared_with": cleared_with(dag, t.task_id),
             }
         out["dags"][dag_id] = {
             "schedule": None if schedule is None else str(schedule),

@@ -9,14 +9,15 @@ runs as a local process with the pod's environment and nothing else (plain
 values, and secretKeyRef values taken from the fake Kubernetes Secret in
 SECRETS_FILE, a JSON object of key -> value), in a private mount namespace
 where a fresh folder is mounted on /airflow with an empty xcom/ in it, as the
-operator's xcom sidecar volume is. /airflow/xcom/return.json is then read as
+operator's xcom sidecar volume is, and a fresh /tmp. /airflow/xcom/return.json is then read as
 the operator reads it (JSON, or the task fails) and becomes the task's result,
 from which the next pods' templated values are rendered.
 
 The binaries come from SRB_BIN_DIR. Prints one JSON object: the run (as
 xcoms.py) plus "pods": {task_id: {"command", "env", "secrets", "xcom_mount",
 "sidecar"}}, where env lists the plain variables (names and values) and secrets
-the variables taken from the Secret (name -> key).
+the variables taken from the Secret (name -> key). The pods of a mapped task
+are "task_id[i]" (map index i), as in xcoms.py.
 """
 
 from __future__ import annotations
@@ -37,6 +38,14 @@ except ImportError:
 
 XCOM_ROOT = "/airflow"
 PODS: dict = {}
+# The pod's file system, in its own mount namespace: the binaries on
+# /airflow/bin (they stand in for the image's), the xcom volume on
+# /airflow/xcom, and a /tmp of its own (a pod's files do not outlive it,
+# and pods running at once do not share them).
+POD_MOUNTS = (
+    'mount --bind "$0" /airflow && mount --bind "$1" /airflow/bin && mount --bind /airflow/tmp /tmp '
+    '&& shift && exec "$@"'
+)
 
 
 def describe(pod) -> dict:
@@ -62,10 +71,11 @@ def run_pod(self, context):
     command locally, return its /airflow/xcom/return.json."""
     pod = self.build_pod_request_obj(context, dry_run=True)
     spec = describe(pod)
-    PODS[self.task_id] = spec
+    index = context["ti"].map_index
+    PODS[self.task_id if index is None or index < 0 else f"{self.task_id}[{index}]"] = spec
     with open(os.environ["SRB_FAKE_SECRET"], encoding="utf-8") as f:
         secret = json.load(f)
-    env = {"PATH": os.environ["SRB_BIN_DIR"] + ":/usr/bin:/bin", "HOME": "/root"}
+    env = {"PATH": "/airflow/bin:/usr/bin:/bin", "HOME": "/root"}
     for name, value in spec["env"].items():
         if not isinstance(value, str):  # the Kubernetes API takes strings only
             raise AirflowException(f"pod env {name} is {type(value).__name__}, not a string: {value!r}")
@@ -76,9 +86,19 @@ def run_pod(self, context):
             raise AirflowException(f"pod env {name}: no key {key} in the Secret {secret_name}")
         env[name] = secret[key]
     with tempfile.TemporaryDirectory(prefix="srb-pod-") as root:
-        os.mkdir(os.path.join(root, "xcom"))
+        for d in ("xcom", "bin", "tmp"):
+            os.mkdir(os.path.join(root, d))
         proc = subprocess.run(
-            ["unshare", "-m", "sh", "-c", 'mount --bind "$0" /airflow && exec "$@"', root, *spec["command"]],
+            [
+                "unshare",
+                "-m",
+                "sh",
+                "-c",
+                POD_MOUNTS,
+                root,
+                os.environ["SRB_BIN_DIR"],
+                *spec["command"],
+            ],
             env=env,
             capture_output=True,
             text=True,
@@ -86,7 +106,9 @@ def run_pod(self, context):
         for line in (proc.stdout + proc.stderr).splitlines():
             self.log.info("%s", line)
         if proc.returncode != 0:
-            raise AirflowException(f"Pod {pod.metadata.name} returned a failure (exit code {proc.returncode})")
+            raise AirflowException(
+                f"Pod {pod.metadata.name} returned a failure (exit code {proc.returncode})"
+            )
         with open(os.path.join(root, "xcom", "return.json"), encoding="utf-8") as f:
             return json.loads(f.read())
 

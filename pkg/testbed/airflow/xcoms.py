@@ -1,6 +1,7 @@
 """Print, as one JSON object, the results of a DAG's latest run (Airflow 3):
-{"run_id": ..., "state": ..., "tasks": {task_id: {"state": ..., "xcom": return_value,
-"result": the XCom "result" (a failed task's JSON result)}}}.
+{"run_id": ..., "state": ..., "tasks": {task_id: {"state": ..., "try_number": ...,
+"xcom": return_value, "result": the XCom "result" (a failed task's JSON result)}}}.
+A mapped task's instances are "task_id[i]" (map index i).
 
 Usage: python xcoms.py DAG_ID
 """
@@ -16,6 +17,10 @@ from airflow.models.xcom import XComModel
 from airflow.utils.session import create_session
 
 
+def name(task_id: str, map_index: int) -> str:
+    return task_id if map_index is None or map_index < 0 else f"{task_id}[{map_index}]"
+
+
 def latest_run(dag_id: str) -> dict:
     """The latest run of the DAG: its state and each task's state and results."""
     with create_session() as session:
@@ -26,7 +31,12 @@ def latest_run(dag_id: str) -> dict:
         for ti in session.query(TaskInstance).filter(
             TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id
         ):
-            tasks[ti.task_id] = {"state": str(ti.state) if ti.state else None, "xcom": None, "result": None}
+            tasks[name(ti.task_id, ti.map_index)] = {
+                "state": str(ti.state) if ti.state else None,
+                "try_number": ti.try_number,
+                "xcom": None,
+                "result": None,
+            }
         for x in session.query(XComModel).filter(
             XComModel.dag_id == dag_id,
             XComModel.run_id == run.run_id,
@@ -39,7 +49,7 @@ def latest_run(dag_id: str) -> dict:
                 except ValueError:
                     pass
             field = "xcom" if x.key == "return_value" else "result"
-            tasks.setdefault(x.task_id, {"state": None})[field] = value
+            tasks.setdefault(name(x.task_id, x.map_index), {"state": None})[field] = value
         return {"run_id": run.run_id, "state": str(run.state), "tasks": tasks}
 
 

@@ -1,8 +1,14 @@
-// Command demo is `make demo`: a full backup and restore of a StarRocks-like
-// cluster through Airflow (`airflow dags test`) on a local test bed: two
-// MinIO servers (the cluster's and the off-site one) and a loopback sshd
-// standing in for the FE host. It prints a short summary, keeps the logs,
-// and stops everything it started, also on failure or Ctrl-C.
+// Command demo is `make demo`: backup sets and a point-in-time restore of a
+// StarRocks-like cluster through Airflow (`airflow dags test`) on a local
+// test bed: two MinIO servers (the cluster's and a versioned off-site one)
+// and a loopback sshd standing in for the FE host. It backs up, lets the
+// cluster change as StarRocks changes it (new segments, vacuumed ones, a
+// tablet metadata file republished in place, new FE metadata), backs up
+// again, lists the backup sets, restores the OLDER set over the newer
+// state and checks that the bucket and the FE's meta/ and conf/ are
+// byte-identical to the cluster at that backup. It prints a short summary,
+// keeps the logs, and stops everything it started, also on failure or
+// Ctrl-C.
 package main
 
 import (
@@ -65,51 +71,103 @@ func run(bin, out string) int {
 	}
 	say("cluster MinIO %s, off-site MinIO %s, FE host %s:%d (%s)", bed.Cluster.Endpoint(), bed.Offsite.Endpoint(), bed.SSHD.Host, bed.SSHD.Port, bed.FE.Dir)
 
-	sc := testbed.Scenario{
-		Tree: testbed.TreeSpec{Partitions: 24, DataFiles: 10, MaxData: 256 << 10, MetaFiles: 4, LogFiles: 3, Seed: uint64(time.Now().UnixNano())},
-		Logf: say,
-		OutputTo: func(stage, output string) {
-			_ = os.WriteFile(filepath.Join(logDir, "airflow-"+stage+".log"), []byte(output), 0o644)
-		},
-	}
-	o, err := sc.Run(ctx, bed, af)
+	seed := uint64(time.Now().UnixNano())
+	s := &testbed.Story{Bed: bed, Airflow: af, Logf: say, OutputTo: func(stage, output string) {
+		_ = os.WriteFile(filepath.Join(logDir, "airflow-"+stage+".log"), []byte(output), 0o644)
+	}}
+	err = story(ctx, s, testbed.TreeSpec{Partitions: 24, DataFiles: 10, MaxData: 256 << 10, MetaFiles: 4, LogFiles: 3, Schema: true, Seed: seed}, binDir)
 	if ctx.Err() != nil {
 		fmt.Println("\ninterrupted: stopping everything")
 		return 130
 	}
 	if err != nil {
-		return fail(err)
-	}
-	summary(o)
-	if ok, why := o.OK(); !ok {
-		fmt.Printf("\nFAILED: %s\n", why)
+		fmt.Printf("\nFAILED: %s\n", strings.TrimSpace(err.Error()))
 		return 1
 	}
-	fmt.Println("\nrestore verified: the bucket and the FE's meta/ and conf/ are byte-identical to before the backup")
 	return 0
 }
 
-func summary(o *testbed.Outcome) {
-	archive, upload, mirror := o.Backup.Result("fe_archive"), o.Backup.Result("upload_fe_archive"), o.Backup.Result("mirror_data")
-	fmt.Printf("\nbackup  (starrocks_backup): %s in %.1f s\n", o.Backup.State, o.BackupTime.Seconds())
-	if upload != nil {
-		fmt.Printf("  FE metadata  s3://%s/%s  %s  sha256 %s…  (image %v, cluster %v, %v files)\n",
-			upload["bucket"], upload["key"], size(upload["size"]), short(upload["sha256"]), archive["image_version"], archive["cluster_id"], archive["files"])
+// story backs up twice with a change of the cluster between, lists the
+// sets and restores the older one, checking every step.
+func story(ctx context.Context, s *testbed.Story, tree testbed.TreeSpec, binDir string) error {
+	objects, bytes, err := testbed.SeedStarRocksTree(ctx, s.Bed.Cluster.Client(), testbed.BedClusterBucket, tree)
+	if err != nil {
+		return err
 	}
-	if mirror != nil {
-		fmt.Printf("  data         %v objects, %s  %v → %v  (verified: %v)\n",
-			mirror["copied"], size(mirror["bytes"]), mirror["source"], mirror["target"], mirror["verified"])
+	s.Logf("seeded s3://%s with a StarRocks-like tree: %d objects, %s", testbed.BedClusterBucket, objects, size(float64(bytes)))
+	at1, err := s.State(ctx)
+	if err != nil {
+		return err
 	}
-	if o.Restore.RunID == "" {
-		return
+	first, err := backup(ctx, s, "backup-1")
+	if err != nil {
+		return err
 	}
-	download, extract, restore := o.Restore.Result("download_fe_archive"), o.Restore.Result("extract_fe_archive"), o.Restore.Result("restore_data")
-	fmt.Printf("restore (starrocks_restore, confirm=true): %s in %.1f s\n", o.Restore.State, o.RestoreTime.Seconds())
-	if restore != nil {
-		fmt.Printf("  data         %v objects, %s copied back to %v\n", restore["copied"], size(restore["bytes"]), restore["target"])
+	if _, err := s.Change(ctx); err != nil {
+		return err
 	}
-	if download != nil {
-		fmt.Printf("  FE metadata  %v (sha256 verified: %v) extracted into %v\n", download["key"], download["verified"], extract["fe_dir"])
+	if _, err := backup(ctx, s, "backup-2"); err != nil {
+		return err
+	}
+	list, code, err := s.Bed.Catalog(ctx, binDir, "list")
+	if err != nil || code != 0 {
+		return fmt.Errorf("catalog list: exit %d: %v %v", code, err, list["error"])
+	}
+	printSets(list)
+
+	conf := map[string]any{"confirm": true, "backup_id": first}
+	run, took, err := s.Run(ctx, "restore-older-set", "starrocks_restore", conf)
+	if err != nil {
+		return err
+	}
+	if run.State != "success" {
+		return fmt.Errorf("restore run %s: %v", run.State, run.States())
+	}
+	dry, sum := run.Result("restore_dry_run"), run.Result("restore_summary")
+	fmt.Printf("\nrestore (starrocks_restore, backup_id=%s, confirm=true): %s in %.1f s\n", first, run.State, took.Seconds())
+	fmt.Printf("  dry run      would copy %v objects back and delete %v newer ones\n", dry["copied"], dry["deleted"])
+	fmt.Printf("  data         %v objects (%s) copied back, %v deleted: s3://%s holds exactly the set\n",
+		sum["copied"], size(sum["bytes"]), sum["deleted"], testbed.BedClusterBucket)
+	fmt.Printf("  FE metadata  %v (sha256 verified: %v) extracted into %v\n",
+		run.Result("download_fe_archive")["key"], run.Result("download_fe_archive")["verified"], run.Result("extract_fe_archive")["fe_dir"])
+	now, err := s.State(ctx)
+	if err != nil {
+		return err
+	}
+	if d := at1.Diff(now); d != "" {
+		return fmt.Errorf("the restored cluster differs from the cluster at backup %s: %s", first, d)
+	}
+	fmt.Printf("\nrestore verified: the bucket and the FE's meta/ and conf/ are byte-identical to the cluster at backup %s\n", first)
+	return nil
+}
+
+// backup runs starrocks_backup, prints what it did and returns the set's id.
+func backup(ctx context.Context, s *testbed.Story, stage string) (string, error) {
+	run, took, err := s.Run(ctx, stage, "starrocks_backup", nil)
+	if err != nil {
+		return "", err
+	}
+	if run.State != "success" {
+		return "", fmt.Errorf("%s run %s: %v", stage, run.State, run.States())
+	}
+	archive, upload, summary, commit := run.Result("fe_archive"), run.Result("upload_fe_archive"), run.Result("data_summary"), run.Result("commit_set")
+	fmt.Printf("\n%s (starrocks_backup): backup set %v in %.1f s\n", stage, commit["id"], took.Seconds())
+	fmt.Printf("  FE metadata  s3://%s/%s  %s  sha256 %s…  (image %v, cluster %v, %v files)\n",
+		upload["bucket"], upload["key"], size(upload["size"]), short(upload["sha256"]), archive["image_version"], archive["cluster_id"], archive["files"])
+	fmt.Printf("  data         %v objects listed, %v copied (%s), %v already off-site; verified: %v\n",
+		summary["listed"], summary["copied"], size(summary["bytes"]), summary["skipped"], summary["verified"])
+	fmt.Printf("  committed    %v (consistent: %v, %v after the FE archive)\n", commit["manifest_key"], commit["consistent"], commit["gap"])
+	id, _ := commit["id"].(string)
+	return id, nil
+}
+
+func printSets(list map[string]any) {
+	fmt.Printf("\ncatalog list (s3://%v/%v):\n", list["bucket"], list["sets_prefix"])
+	fmt.Printf("  %-22s %-10s %-10s %8s %10s\n", "id", "status", "consistent", "objects", "data")
+	sets, _ := list["sets"].([]any)
+	for _, x := range sets {
+		m, _ := x.(map[string]any)
+		fmt.Printf("  %-22v %-10v %-10v %8v %10s\n", m["id"], m["status"], m["consistent"], m["data_objects"], size(m["data_bytes"]))
 	}
 }
 

@@ -29,9 +29,12 @@ const runTimeout = 6 * time.Minute
 // (two of the connections of type generic, as a plain install stores them);
 // runs triggered, watched, cleared and stopped through the REST API.
 func TestDAGsUnderTheScheduler(t *testing.T) {
+	t.Parallel() // much of it waits on the scheduler: the story test runs meanwhile
 	began := time.Now()
 	ctx := context.Background()
 	bed := testbed.NewBed(t)
+	proxy := testbed.NewFaultProxy(t, bed.Offsite.Endpoint())
+	bed.OffsiteURL = proxy.Endpoint()              // the off-site connection goes through it
 	af := testbed.NewAirflowT(t, testbed.Airflow3) // no AIRFLOW_CONN_* variables: connections live in the database
 	srv := af.ServeT(t)
 	cli := func(args ...string) string {
@@ -47,12 +50,20 @@ func TestDAGsUnderTheScheduler(t *testing.T) {
 	}
 	// A plain install has no amazon or ssh provider: --conn-type aws and ssh
 	// are stored as generic, and the binaries must take them.
+	var conns []struct {
+		ID   string `json:"conn_id"`
+		Type string `json:"conn_type"`
+	}
+	if err := json.Unmarshal([]byte(lastLine(cli("connections", "list", "-o", "json"))), &conns); err != nil {
+		t.Fatal(err)
+	}
+	stored := map[string]string{}
+	for _, c := range conns {
+		stored[c.ID] = c.Type
+	}
 	for id, want := range map[string]string{"minio": "generic", "starrocks_fe": "generic", "aws_s3": "aws"} {
-		var conns []struct {
-			ConnType string `json:"conn_type"`
-		}
-		if err := json.Unmarshal([]byte(lastLine(cli("connections", "get", id, "-o", "json"))), &conns); err != nil || len(conns) != 1 || conns[0].ConnType != want {
-			t.Fatalf("connection %s stored as %+v (%v), want type %s", id, conns, err, want)
+		if stored[id] != want {
+			t.Fatalf("connection %s stored as type %q, want %s (all: %v)", id, stored[id], want, stored)
 		}
 	}
 	cli("variables", "set", "starrocks_backup_config", bed.Config())
@@ -61,11 +72,7 @@ func TestDAGsUnderTheScheduler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, err := testbed.BucketDigest(ctx, bed.Cluster.Client(), testbed.BedClusterBucket, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []string{"starrocks_backup", "starrocks_restore", "backup_be"} {
+	for _, id := range []string{"starrocks_backup", "backup_be"} {
 		if err := srv.WaitDAG(ctx, id); err != nil {
 			t.Fatalf("DAG %s never parsed: %v", id, err)
 		}
@@ -85,49 +92,96 @@ func TestDAGsUnderTheScheduler(t *testing.T) {
 	if runs, err := srv.DagRuns(ctx, "starrocks_backup"); err != nil || len(runs) != 0 {
 		t.Fatalf("runs right after unpausing: %v (%v)", runs, err)
 	}
-	unpause(t, srv, "starrocks_restore", "backup_be")
+	unpause(t, srv, "backup_be")
 
-	backupRunID := backupUnderScheduler(t, srv, bed, objects)
-	renderWithoutDatabaseConnections(t, af, backupRunID)
-	restoreClearedUnderScheduler(t, srv, bed, before)
+	runID := backupClearedUnderScheduler(t, srv, bed, proxy, objects)
+	renderWithoutDatabaseConnections(t, af, runID)
 	stopMirrorUnderScheduler(t, srv, bed)
 	t.Logf("the scheduler test took %s", time.Since(began).Round(time.Second))
 }
 
-// A backup run triggered through the REST API: every task succeeds, the
-// results are XComs (each field its own XCom too), the UI's rendered view
-// shows connection ids and never a secret.
-func backupUnderScheduler(t *testing.T, srv *testbed.AirflowServer, bed *testbed.Bed, objects int) string {
+// A backup run triggered through the REST API whose data copy fails (the
+// off-site endpoint refuses writes under data/, as a bucket policy would): mirror_data fails with its
+// JSON result in the XCom "result" and the binary's error at error level
+// in the log, and the set stays incomplete. Once the endpoint takes writes
+// again, clearing the failed task runs it and what follows again, and the
+// run completes the same set: nothing before the data copy runs again (the
+// FE archive is not fetched again, nor uploaded). The results are XComs
+// (each field its own XCom too), and the UI's rendered view shows
+// connection ids and never a secret.
+func backupClearedUnderScheduler(t *testing.T, srv *testbed.AirflowServer, bed *testbed.Bed, proxy *testbed.FaultProxy, objects int) string {
 	ctx := context.Background()
+	refuseDataWrites(proxy)
 	runID, err := srv.Trigger(ctx, "starrocks_backup", map[string]any{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	run, err := srv.WaitRun(ctx, "starrocks_backup", runID, runTimeout)
 	tis := taskStates(t, srv, "starrocks_backup", runID)
-	if err != nil || run.State != "success" {
-		t.Fatalf("backup run %s (%v): %v", run.State, err, tis)
+	if err != nil || run.State != "failed" || tis["mirror_data[0]"].StateOf() != "failed" || tis["commit_set"].StateOf() != "upstream_failed" ||
+		tis["upload_fe_archive"].StateOf() != "success" || tis["remove_fe_host_archive"].StateOf() != "success" {
+		t.Fatalf("backup with the off-site data refused: run %s (%v), tasks %v", run.State, err, tis)
 	}
-	for _, task := range []string{"config", "fe_archive", "fe_fetch", "upload_fe_archive", "mirror_data", "remove_local_archive"} {
-		if tis[task].StateOf() != "success" {
-			t.Fatalf("backup task %s: %q", task, tis[task].StateOf())
+	result := xcomMap(t, srv, "starrocks_backup", runID, "mirror_data[0]", "result")
+	if result["status"] != "error" || result["errors"] == float64(0) {
+		t.Fatalf("the failed task's XCom result: %v", result)
+	}
+	logs, err := srv.TaskLog(ctx, "starrocks_backup", runID, "mirror_data[0]", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The binary's own last log line (message "task finished"), not only the
+	// operator's summary, is an error in Airflow's log.
+	if !hasLog(logs, "error", "task finished", "exit_code=1", fmt.Sprint(result["error"])) {
+		t.Fatalf("the binary's error is not an error-level line of the task log:\n%s", logText(logs))
+	}
+	id, _ := srv.XCom(ctx, "starrocks_backup", runID, "config", "backup_id")
+	set := fmt.Sprintf("backups/%v/", id)
+	if ok, _ := bed.ObjectExists(ctx, set+"fe-meta.tar.gz"); !ok {
+		t.Fatalf("no FE archive in the set %s", set)
+	}
+	if ok, _ := bed.ObjectExists(ctx, set+"manifest.json"); ok {
+		t.Fatalf("the failed backup committed its set %s", set)
+	}
+
+	proxy.Clear()
+	if err := srv.ClearFailed(ctx, "starrocks_backup", runID, "mirror_data"); err != nil {
+		t.Fatal(err)
+	}
+	if err := testbed.Poll(ctx, time.Minute, func() (bool, error) {
+		r, err := srv.DagRun(ctx, "starrocks_backup", runID)
+		return err == nil && r.State != "failed", nil
+	}); err != nil {
+		t.Fatalf("the cleared run never left the failed state: %v", err)
+	}
+	run, err = srv.WaitRun(ctx, "starrocks_backup", runID, runTimeout)
+	tis = taskStates(t, srv, "starrocks_backup", runID)
+	if err != nil || run.State != "success" || tis["mirror_data[0]"].TryNumber != 2 || tis["commit_set"].StateOf() != "success" {
+		t.Fatalf("cleared backup: run %s (%v), tasks %v", run.State, err, tis)
+	}
+	for _, task := range []string{"config", "fe_archive", "fe_fetch", "upload_fe_archive", "remove_local_archive", "remove_fe_host_archive"} {
+		if ti := tis[task]; ti.StateOf() != "success" || ti.TryNumber != 1 {
+			t.Errorf("%s: %s, try %d: clearing mirror_data ran it again", task, ti.StateOf(), ti.TryNumber)
 		}
 	}
-	archive := xcomMap(t, srv, "starrocks_backup", runID, "fe_archive", "return_value")
-	upload := xcomMap(t, srv, "starrocks_backup", runID, "upload_fe_archive", "return_value")
-	mirror := xcomMap(t, srv, "starrocks_backup", runID, "mirror_data", "return_value")
-	sha, _ := srv.XCom(ctx, "starrocks_backup", runID, "fe_fetch", "sha256")
-	if archive["sha256"] == nil || sha != archive["sha256"] || upload["sha256"] != archive["sha256"] {
-		t.Fatalf("the archive's digest did not travel intact: archive %v, fetch %v, upload %v", archive["sha256"], sha, upload["sha256"])
+	commit := xcomMap(t, srv, "starrocks_backup", runID, "commit_set", "return_value")
+	mirror := xcomMap(t, srv, "starrocks_backup", runID, "mirror_data[0]", "return_value")
+	if commit["id"] != id || commit["consistent"] != true || commit["data_objects"] != float64(objects) ||
+		mirror["manifest_key"] != set+"data.jsonl.gz" || mirror["verified"] != true {
+		t.Fatalf("after the clear: commit %v, mirror %v; want set %s complete with %d objects", commit, mirror, set, objects)
 	}
-	if mirror["copied"] != float64(objects) || mirror["errors"] != float64(0) || mirror["verified"] != true {
-		t.Fatalf("mirror_data result %v, want %d objects copied and verified", mirror, objects)
+	if res, code, err := bed.Catalog(ctx, testbed.BinDir(), "verify", "--id", fmt.Sprint(id)); err != nil || code != 0 || res["restorable"] != true {
+		t.Fatalf("catalog verify of the set: exit %d (%v): %v", code, err, res)
 	}
 	// The rendered view (stored by the task at run time) shows the
 	// connection ids and the values that came through XCom.
 	fetch := tis["fe_fetch"].RenderedFields
+	archive := xcomMap(t, srv, "starrocks_backup", runID, "fe_archive", "return_value")
 	if !strings.Contains(fmt.Sprint(fetch["connections"]), "starrocks_fe") || !strings.Contains(fmt.Sprint(fetch["env"]), fmt.Sprint(archive["remote_path"])) {
 		t.Fatalf("fe_fetch rendered fields %v: want the connection id and the archive's path", fetch)
+	}
+	if work, _ := os.ReadDir(bed.WorkDir); len(work) > 0 {
+		t.Fatalf("worker folder %v", work)
 	}
 	noSecrets(t, srv, bed, "starrocks_backup", runID, tis)
 	return runID
@@ -138,75 +192,12 @@ func backupUnderScheduler(t *testing.T, srv *testbed.AirflowServer, bed *testbed
 // prints no secret: connections are read at run time, XCom inputs show as
 // references.
 func renderWithoutDatabaseConnections(t *testing.T, af *testbed.Airflow, runID string) {
-	for _, task := range []string{"fe_fetch", "upload_fe_archive", "mirror_data"} {
+	for _, task := range []string{"fe_fetch", "upload_fe_archive", "commit_set"} {
 		out, err := af.Run(context.Background(), "tasks", "render", "starrocks_backup", task, runID)
 		if err != nil || !strings.Contains(out, "<XCom config.") || !strings.Contains(out, "property: connections") {
 			t.Fatalf("airflow tasks render starrocks_backup %s: %v\n%s", task, err, out)
 		}
 	}
-}
-
-// A restore whose data step fails (the cluster's bucket is gone): the task
-// fails with its JSON result in the XCom "result" and the binary's error at
-// error level in the log; once the bucket is back, clearing the failed
-// task re-runs it and the rest of the run, and the data comes back intact.
-func restoreClearedUnderScheduler(t *testing.T, srv *testbed.AirflowServer, bed *testbed.Bed, before map[string]string) {
-	ctx := context.Background()
-	cluster := bed.Cluster.Client()
-	if err := testbed.EmptyBucket(ctx, cluster, testbed.BedClusterBucket); err != nil {
-		t.Fatal(err)
-	}
-	if err := cluster.RemoveBucket(ctx, testbed.BedClusterBucket); err != nil {
-		t.Fatal(err)
-	}
-	runID, err := srv.Trigger(ctx, "starrocks_restore", map[string]any{"confirm": true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, err := srv.WaitRun(ctx, "starrocks_restore", runID, runTimeout)
-	tis := taskStates(t, srv, "starrocks_restore", runID)
-	if err != nil || run.State != "failed" || tis["restore_data"].StateOf() != "failed" || tis["extract_fe_archive"].StateOf() == "success" {
-		t.Fatalf("restore into a missing bucket: run %s (%v), tasks %v", run.State, err, tis)
-	}
-	result := xcomMap(t, srv, "starrocks_restore", runID, "restore_data", "result")
-	if result["status"] != "error" || !strings.Contains(fmt.Sprint(result["error"]), testbed.BedClusterBucket) {
-		t.Fatalf("the failed task's XCom result: %v", result)
-	}
-	logs, err := srv.TaskLog(ctx, "starrocks_restore", runID, "restore_data", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The binary's own last log line (message "task finished"), not only the
-	// operator's summary, is an error in Airflow's log.
-	if !hasLog(logs, "error", "task finished", "exit_code=1", fmt.Sprint(result["error"])) {
-		t.Fatalf("the binary's error is not an error-level line of the task log:\n%s", logText(logs))
-	}
-
-	if err := bed.Cluster.MakeBucket(ctx, testbed.BedClusterBucket, false); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.ClearFailed(ctx, "starrocks_restore", runID, "restore_data"); err != nil {
-		t.Fatal(err)
-	}
-	if err := testbed.Poll(ctx, time.Minute, func() (bool, error) {
-		r, err := srv.DagRun(ctx, "starrocks_restore", runID)
-		return err == nil && r.State != "failed", nil
-	}); err != nil {
-		t.Fatalf("the cleared run never left the failed state: %v", err)
-	}
-	run, err = srv.WaitRun(ctx, "starrocks_restore", runID, runTimeout)
-	tis = taskStates(t, srv, "starrocks_restore", runID)
-	if err != nil || run.State != "success" || tis["restore_data"].TryNumber != 2 || tis["extract_fe_archive"].StateOf() != "success" {
-		t.Fatalf("cleared restore: run %s (%v), tasks %v", run.State, err, tis)
-	}
-	after, err := testbed.BucketDigest(ctx, cluster, testbed.BedClusterBucket, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := testbed.DiffDigests(before, after); d != "" {
-		t.Fatalf("restored bucket differs: %s", d)
-	}
-	noSecrets(t, srv, bed, "starrocks_restore", runID, tis)
 }
 
 // A run marked failed while mirror copies: Airflow stops the task, the
@@ -236,6 +227,7 @@ func stopMirrorUnderScheduler(t *testing.T, srv *testbed.AirflowServer, bed *tes
 	if out, err := srv.Run(ctx, "connections", "add", "aws_s3_slow", "--conn-json", string(slow)); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
+	// backup_be (a seed guide's id) runs the whole backup: FE archive, then data.
 	runID, err := srv.Trigger(ctx, "backup_be", map[string]any{"s3_conn_id": "aws_s3_slow"})
 	if err != nil {
 		t.Fatal(err)
@@ -254,7 +246,7 @@ func stopMirrorUnderScheduler(t *testing.T, srv *testbed.AirflowServer, bed *tes
 	// The task's log ends with the binary's exit code once it has stopped.
 	var logs []map[string]any
 	err = testbed.Poll(ctx, 3*time.Minute, func() (bool, error) {
-		logs, err = srv.TaskLog(ctx, "backup_be", runID, "backup_minio_to_s3", 1)
+		logs, err = srv.TaskLog(ctx, "backup_be", runID, "mirror_data[0]", 1)
 		return err == nil && hasLog(logs, "error", "mirror failed (exit code "), nil
 	})
 	if err != nil || !hasLog(logs, "error", "mirror failed (exit code 130, cancelled") || !hasLog(logs, "error", "task finished", "exit_code=130") {
