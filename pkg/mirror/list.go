@@ -74,14 +74,7 @@ func (l *lister) what() string {
 // listing; on failure it sends a page holding the error; when ctx ends
 // first it returns without closing, so the listing never looks complete.
 func (l *lister) run(ctx context.Context, out chan<- page) {
-	send := func(p page) bool {
-		select {
-		case out <- p:
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
+	send := func(p page) bool { return sendPage(ctx, out, p) }
 	size := orDefault(l.pageSize, mergePage)
 	var (
 		startAfter string
@@ -212,4 +205,15 @@ func (l *lister) entry(o *s3list.Object, rel string) Entry {
 		}
 	}
 	return e
+}
+
+// sendPage sends p to out unless ctx ends first; it reports whether p was
+// sent.
+func sendPage(ctx context.Context, out chan<- page, p page) bool {
+	select {
+	case out <- p:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }

@@ -56,14 +56,7 @@ func readSet(ctx context.Context, cl *minio.Client, src Location, key string) (*
 // pages, and closes out only after the listing was read whole and matched
 // the digest its manifest records.
 func (s *setSource) run(ctx context.Context, ref backupset.ListingRef, rng KeyRange, out chan<- page, size int) {
-	send := func(p page) bool {
-		select {
-		case out <- p:
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
+	send := func(p page) bool { return sendPage(ctx, out, p) }
 	buf := make([]Entry, 0, size)
 	err := s.each(ctx, ref, func(e backupset.Entry) bool {
 		if !rng.Contains(e.Key) {
