@@ -108,9 +108,16 @@ func (c *copier) copyStreamedParts(ctx context.Context, src Entry) (written, err
 		return written{}, s3conf.Explain(err, "read source "+c.srcLoc.URL(rel))
 	}
 	w := written{Size: st.Size, SourceETag: NormalizeETag(st.ETag)}
-	read := c.readOptions(src)
-	if read.VersionID == "" {
-		_ = read.SetMatchETag(st.ETag) // the version read first, in every part
+	// read gives each part options of its own: GetObjectOptions holds its
+	// headers in a map, so a copy of one value would share the Range of
+	// parts read at once (a part could get another part's bytes).
+	read := func(off, length int64) minio.GetObjectOptions {
+		o := c.readOptions(src)
+		if o.VersionID == "" {
+			_ = o.SetMatchETag(st.ETag) // the version read first, in every part
+		}
+		_ = o.SetRange(off, off+length-1)
+		return o
 	}
 	core := minio.Core{Client: c.dst}
 	up, err := c.copyInParts(ctx, rel, st.Size, partSizeFor(st.Size, c.partSize), putOptions(st, w.SourceETag),
@@ -124,9 +131,7 @@ func (c *copier) copyStreamedParts(ctx context.Context, src Entry) (written, err
 				buf = make([]byte, length)
 			}
 			part := buf[:length]
-			o := read
-			_ = o.SetRange(off, off+length-1)
-			body, _, _, err := minio.Core{Client: c.src}.GetObject(ctx, c.srcLoc.Bucket, srcKey, o)
+			body, _, _, err := minio.Core{Client: c.src}.GetObject(ctx, c.srcLoc.Bucket, srcKey, read(off, length))
 			if err == nil {
 				_, err = io.ReadFull(body, part)
 				body.Close()

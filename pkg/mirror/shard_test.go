@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/starrocks-backup/srbackup/pkg/usage"
@@ -78,11 +79,11 @@ func TestKeyRangeListing(t *testing.T) {
 // (the e2e tests run it against MinIO).
 type fakeBucket struct {
 	keys     []string
-	requests int
+	requests atomic.Int64 // the discovery lists from several goroutines
 }
 
 func (b *fakeBucket) list(_ context.Context, q pageQuery) (pageResult, error) {
-	b.requests++
+	b.requests.Add(1)
 	after := q.startAfter
 	var res pageResult
 	i := sort.SearchStrings(b.keys, q.prefix)
@@ -180,10 +181,10 @@ func planOver(t *testing.T, keys []string, rng KeyRange, n int) ([]KeyRange, []f
 		t.Fatalf("%q n=%d: %d parts", rng, n, len(parts))
 	}
 	checkTiling(t, rng, parts)
-	if fb.requests > budget {
-		t.Fatalf("%d requests, budget %d", fb.requests, budget)
+	if fb.requests.Load() > int64(budget) {
+		t.Fatalf("%d requests, budget %d", fb.requests.Load(), budget)
 	}
-	return parts, weights, fb.requests
+	return parts, weights, int(fb.requests.Load())
 }
 
 // A plan over an uneven tree, in ranges that start and end anywhere:
@@ -260,8 +261,8 @@ func TestUnitDiscovery(t *testing.T) {
 	}
 	parts, _ := split(KeyRange{}, atoms, unitsPerWorker*workers)
 	checkTiling(t, KeyRange{}, parts)
-	if fb.requests > discoveryPerWorker*workers || len(parts) < unitsPerWorker*workers/2 {
-		t.Fatalf("%d requests, %d units", fb.requests, len(parts))
+	if fb.requests.Load() > int64(discoveryPerWorker*workers) || len(parts) < unitsPerWorker*workers/2 {
+		t.Fatalf("%d requests, %d units", fb.requests.Load(), len(parts))
 	}
 	biggest := 0
 	for _, p := range parts {
@@ -270,7 +271,7 @@ func TestUnitDiscovery(t *testing.T) {
 	if biggest > 3*len(keys)/len(parts) {
 		t.Fatalf("a unit holds %d of %d keys (%d units)", biggest, len(keys), len(parts))
 	}
-	t.Logf("%d keys: %d units from %d requests, the largest %d keys", len(keys), len(parts), fb.requests, biggest)
+	t.Logf("%d keys: %d units from %d requests, the largest %d keys", len(keys), len(parts), fb.requests.Load(), biggest)
 
 	// A plan of the same tree cannot read it whole (3,300 folders): its
 	// estimates extrapolate from the folders it opened, and still balance.
