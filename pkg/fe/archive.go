@@ -2,6 +2,7 @@ package fe
 
 import (
 	"context"
+	"crypto/rand"
 	"path"
 	"strings"
 	"time"
@@ -18,7 +19,7 @@ type ArchiveOptions struct {
 	// Dir is the FE folder on the host (/opt/starrocks/fe).
 	Dir string
 	// RemoteArchive is where the tar.gz is written on the host; default
-	// /tmp/fe-meta-<UTC timestamp>.tar.gz. It must not exist.
+	// /tmp/fe-meta-<UTC timestamp>-<random>.tar.gz. It must not exist.
 	RemoteArchive string
 	// Includes are paths relative to Dir; empty means meta (required),
 	// conf and small_files (when present); "." the whole folder. meta is
@@ -101,7 +102,10 @@ func (o *ArchiveOptions) validate() (*archivePlan, error) {
 		p.now = time.Now
 	}
 	if p.out == "" {
-		p.out = "/tmp/fe-meta-" + timestamp(p.now()) + ".tar.gz"
+		// A random suffix: two archives started in the same second on one
+		// host (two clusters' FEs, a manual run beside the scheduled one)
+		// must not take the same path; the second would fail.
+		p.out = "/tmp/fe-meta-" + timestamp(p.now()) + "-" + rand.Text()[:8] + ".tar.gz"
 	}
 	if err := sshx.CheckRemotePath("--remote-archive", p.out); err != nil {
 		return nil, err

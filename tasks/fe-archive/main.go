@@ -20,7 +20,7 @@ func main() {
 	flags = append(flags,
 		&cli.StringFlag{Name: "fe-dir", Required: true, Destination: &o.Dir,
 			Usage: "FE folder on the host, e.g. /opt/starrocks/fe"},
-		&cli.StringFlag{Name: "remote-archive", Destination: &o.RemoteArchive, DefaultText: "/tmp/fe-meta-<UTC timestamp>.tar.gz",
+		&cli.StringFlag{Name: "remote-archive", Destination: &o.RemoteArchive, DefaultText: "/tmp/fe-meta-<UTC timestamp>-<random>.tar.gz",
 			Usage: "path of the tar.gz to build on the host; must not exist"},
 		&cli.StringSliceFlag{Name: "include", Destination: &includes, DefaultText: "meta, conf, small_files",
 			Usage: "path to archive, relative to --fe-dir (repeatable; the variable takes a comma-separated list); " +
