@@ -80,7 +80,7 @@ func TestServerSideParts(t *testing.T) {
 	if _, err := c.PutObject(ctx, "src", "p/small.dat", bytes.NewReader([]byte("s")), 1, minio.PutObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	o := Options{Source: input(m), Target: input(m), SourcePath: "src/p", TargetPath: "dst/q", Workers: 2,
+	o := Options{Source: input(m), Target: input(m), SourcePath: "src/p", TargetPath: "dst/q", Workers: 2, ListWorkers: DefaultListWorkers, PartWorkers: DefaultPartWorkers,
 		singlePutMax: 6 << 20, copyPart: 5 << 20}
 	res, err := Run(ctx, o)
 	if err != nil || !res.ServerSide || res.Copied != 2 || res.Bytes != int64(len(data))+1 {
@@ -185,7 +185,7 @@ func TestStreamedMultipartAbortsAndRecovers(t *testing.T) {
 	}, Status: 500, Code: "InternalError"})
 	dst := input(b)
 	dst.Endpoint = proxy.Endpoint()
-	o := Options{Source: input(a), Target: dst, SourcePath: "bkt/src", TargetPath: "bkt/dst", Workers: 2, Retries: 1,
+	o := Options{Source: input(a), Target: dst, SourcePath: "bkt/src", TargetPath: "bkt/dst", Workers: 2, Retries: 1, ListWorkers: DefaultListWorkers, PartWorkers: DefaultPartWorkers,
 		singlePutMax: 5 << 20, partSize: 5 << 20}
 	res, err := Run(ctx, o)
 	if err == nil || res.Errors != 1 || res.Copied != 0 || proxy.Hits(fault) < 2 {
@@ -241,7 +241,8 @@ func TestTargetListingTurnsMetadataOn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	o := Options{Source: input(a), Target: input(b), SourcePath: "bkt/src", TargetPath: "bkt/dst", Workers: 4, listPage: 20, metadataAfter: 50}
+	o := Options{Source: input(a), Target: input(b), SourcePath: "bkt/src", TargetPath: "bkt/dst", Workers: 4, listPage: 20, metadataAfter: 50,
+		ListWorkers: DefaultListWorkers, PartWorkers: DefaultPartWorkers}
 	if res, err := Run(ctx, o); err != nil || res.Copied != 300 {
 		t.Fatalf("first run: %+v %v", res, err)
 	}
@@ -283,7 +284,7 @@ func TestStaleMultipartUploadAborted(t *testing.T) {
 		}
 	}
 	time.Sleep(10 * time.Millisecond) // the run starts after those uploads
-	o := Options{Source: input(a), Target: input(b), SourcePath: "bkt/src", TargetPath: "bkt/dst", Workers: 2,
+	o := Options{Source: input(a), Target: input(b), SourcePath: "bkt/src", TargetPath: "bkt/dst", Workers: 2, ListWorkers: DefaultListWorkers, PartWorkers: DefaultPartWorkers,
 		singlePutMax: 5 << 20, partSize: 5 << 20}
 	res, err := Run(ctx, o)
 	if err != nil || res.Copied != 1 || res.AbortedUploads != 1 {

@@ -119,11 +119,11 @@ type Options struct {
 	// what one run does. With Manifest, the listing records the range.
 	KeyRange string
 	// ListWorkers is how many units of the range are listed at once (1:
-	// one sequential listing per side; see units.go; 0: the default).
+	// one sequential listing per side; see units.go; DefaultListWorkers).
 	ListWorkers int
 	// PartWorkers is how many parts of large objects are copied at once,
 	// over all objects (see multipart.go); each streamed part holds a
-	// buffer of 8 MiB (0: the default).
+	// buffer of 8 MiB (DefaultPartWorkers).
 	PartWorkers int
 	// Plan, when above 0, makes the run a plan: it discovers the source's
 	// key space (no full listing), copies nothing, and returns Plan

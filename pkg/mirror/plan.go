@@ -31,8 +31,7 @@ type plan struct {
 // validate checks every option and resolves both endpoints before any
 // request is made. All its errors are usage errors.
 func validate(o Options) (*plan, error) {
-	p := &plan{o: o, workers: o.Workers, listWorkers: orDefault(o.ListWorkers, DefaultListWorkers),
-		partWorkers: orDefault(o.PartWorkers, DefaultPartWorkers)}
+	p := &plan{o: o, workers: o.Workers, listWorkers: o.ListWorkers, partWorkers: o.PartWorkers}
 	var err error
 	if p.src, err = ParseLocation("source", o.SourcePath); err != nil {
 		return nil, err
@@ -49,9 +48,9 @@ func validate(o Options) (*plan, error) {
 		return nil, usage.Errorf("--max-delete %d is negative (0 allows no deletion)", o.MaxDelete)
 	case o.ProgressInterval < 0:
 		return nil, usage.Errorf("--progress-interval %s is negative (0 turns progress lines off)", o.ProgressInterval)
-	case o.ListWorkers < 0 || o.ListWorkers > maxListWorkers:
+	case o.ListWorkers < 1 || o.ListWorkers > maxListWorkers:
 		return nil, usage.Errorf("--list-workers %d is out of range (1-%d)", o.ListWorkers, maxListWorkers)
-	case o.PartWorkers < 0 || o.PartWorkers > maxPartWorkers:
+	case o.PartWorkers < 1 || o.PartWorkers > maxPartWorkers:
 		return nil, usage.Errorf("--part-workers %d is out of range (1-%d)", o.PartWorkers, maxPartWorkers)
 	case o.Plan < 0 || o.Plan > maxPlan:
 		return nil, usage.Errorf("--plan %d is out of range (1-%d shards)", o.Plan, maxPlan)

@@ -398,7 +398,7 @@ func TestDeleteCandidatesBounded(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	base := func() Options {
-		return Options{SourcePath: "src/p", TargetPath: "dst/p", Workers: DefaultWorkers, ListWorkers: DefaultListWorkers,
+		return Options{SourcePath: "src/p", TargetPath: "dst/p", Workers: DefaultWorkers, ListWorkers: DefaultListWorkers, PartWorkers: DefaultPartWorkers,
 			Source: s3conf.Input{Endpoint: "http://127.0.0.1:9000", Getenv: func(string) string { return "" }},
 			Target: s3conf.Input{Endpoint: "http://127.0.0.1:9001", Getenv: func(string) string { return "" }}}
 	}
@@ -432,6 +432,8 @@ func TestValidate(t *testing.T) {
 		"endpoint": func(o *Options) { o.Target.Endpoint = "ftp://x" },
 		"verify":   func(o *Options) { o.Verify, o.DryRun = true, true },
 		"lw-":      func(o *Options) { o.ListWorkers = -1 },
+		"lw0":      func(o *Options) { o.ListWorkers = 0 },
+		"pw0":      func(o *Options) { o.PartWorkers = 0 },
 		"pw+":      func(o *Options) { o.PartWorkers = maxPartWorkers + 1 },
 		"lw+":      func(o *Options) { o.ListWorkers = maxListWorkers + 1 },
 		"plan-":    func(o *Options) { o.Plan = -1 },

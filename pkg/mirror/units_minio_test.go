@@ -48,7 +48,7 @@ func TestUnitsWriteOneSortedListing(t *testing.T) {
 	}
 	putKeys(t, a.Client(), "src", keys)
 	putKeys(t, b.Client(), "off", []string{"data/svc/db0/3/data/zz-old", "data/svc/db2/27/old", "data/zzz-old"})
-	o := Options{Source: input(a), Target: input(b), SourcePath: "src/sr", TargetPath: "off/data", Workers: 8, ListWorkers: 4,
+	o := Options{Source: input(a), Target: input(b), SourcePath: "src/sr", TargetPath: "off/data", Workers: 8, ListWorkers: 4, PartWorkers: DefaultPartWorkers,
 		Remove: true, MaxDelete: 10, Verify: true, Manifest: "backups/2026-11-29T00-00-00Z/data.jsonl.gz", unitObjects: 50, queueSlots: 20}
 	check := func(res *Result, manifest string, copied int64) {
 		t.Helper()
