@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/starrocks-backup/srbackup/pkg/backupset"
+	"github.com/starrocks-backup/srbackup/pkg/usage"
 )
 
 // Statuses of a set.
@@ -87,8 +88,21 @@ func readManifest(ctx context.Context, st *store, w where, id string) (*backupse
 	return m, nil
 }
 
+// checkSetID refuses, before any request, an id that is neither a set id
+// nor "latest" / "latest-any" (a usage error: exit 2).
+func checkSetID(id string) error {
+	if id == "latest" || id == "latest-any" {
+		return nil
+	}
+	if err := backupset.CheckID(id); err != nil {
+		return usage.Errorf("--id: %v", err)
+	}
+	return nil
+}
+
 // find returns the set with this id ("latest": the newest complete and
-// consistent one; "latest-any": the newest complete one).
+// consistent one; "latest-any": the newest complete one), checked by
+// checkSetID.
 func find(sets []set, id string) (*set, error) {
 	switch id {
 	case "latest", "latest-any":
@@ -98,9 +112,6 @@ func find(sets []set, id string) (*set, error) {
 			}
 		}
 		return nil, fmt.Errorf("no complete%s backup set", map[bool]string{true: " and consistent"}[id == "latest"])
-	}
-	if err := backupset.CheckID(id); err != nil {
-		return nil, err
 	}
 	for i := range sets {
 		if sets[i].ID == id {

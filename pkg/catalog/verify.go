@@ -40,6 +40,9 @@ type VerifyResult struct {
 // listed object is present at its recorded size and content (its recorded
 // version on a versioned bucket). id is a set id or "latest".
 func Verify(ctx context.Context, o Options, id string, deep bool) (*VerifyResult, error) {
+	if err := checkSetID(id); err != nil {
+		return &VerifyResult{ID: id, MissingKeys: []string{}, MismatchedKeys: []string{}}, err
+	}
 	st, w, err := open(ctx, o)
 	if err != nil {
 		return nil, err

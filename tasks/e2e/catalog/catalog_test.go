@@ -241,7 +241,7 @@ func TestCommitRefuses(t *testing.T) {
 	if !strings.Contains(r.Str("error"), "already committed") {
 		t.Fatalf("recommit with another archive: %s", r.Line)
 	}
-	for _, bad := range [][]string{{"commit", "--id", "yesterday", "--fe-archived-at", at.Format(time.RFC3339)}, {"prune"}, {"verify"}, {"drop"}} {
+	for _, bad := range [][]string{{"commit", "--id", "yesterday", "--fe-archived-at", at.Format(time.RFC3339)}, {"prune"}, {"verify"}, {"verify", "--id", "yesterday"}, {"drop"}} {
 		testbed.WantCode(t, b.catalog(bad...), 2)
 	}
 }
